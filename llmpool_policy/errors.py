@@ -1,0 +1,98 @@
+"""The project's typed errors.
+
+Every failure a user can see is one of these, carrying its cause and, for policy and
+configuration problems, every diagnostic at once (never just the first one).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .diagnostics import Diagnostic, render_short
+
+__all__ = [
+    "BudgetExceededError",
+    "ConfigurationError",
+    "DeadlineExceededError",
+    "LLMPoolError",
+    "NoProviderAvailableError",
+    "PolicyError",
+    "PolicySyntaxError",
+    "ProviderError",
+    "RateLimitError",
+]
+
+
+class LLMPoolError(Exception):
+    """Base of every error this library raises on purpose."""
+
+
+class _DiagnosticError(LLMPoolError):
+    def __init__(self, diagnostics: Sequence[Diagnostic], message: str | None = None) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        if message is None:
+            shown = [render_short(d) for d in self.diagnostics[:5]]
+            more = len(self.diagnostics) - len(shown)
+            if more > 0:
+                shown.append(f"... and {more} more")
+            message = "\n".join(shown) if shown else self.__class__.__name__
+        super().__init__(message)
+
+
+class PolicyError(_DiagnosticError):
+    """A policy that cannot be used: syntax, name, type or structural errors."""
+
+
+class PolicySyntaxError(PolicyError):
+    """The policy text does not parse."""
+
+
+class ConfigurationError(_DiagnosticError):
+    """A provider configuration that cannot be used."""
+
+
+class ProviderError(LLMPoolError):
+    """A provider answered with a failure (or not at all)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        provider: str,
+        status: int | None = None,
+        retryable: bool = False,
+        error_class: str = "server_error",
+    ) -> None:
+        super().__init__(message)
+        self.provider = provider
+        self.status = status
+        self.retryable = retryable
+        self.error_class = error_class
+
+
+class RateLimitError(ProviderError):
+    """The provider (or our own limit for it) refused for now; ``reset_time`` is seconds."""
+
+    def __init__(
+        self, message: str, *, provider: str, status: int | None = 429, reset_time: float | None
+    ) -> None:
+        super().__init__(
+            message, provider=provider, status=status, retryable=True, error_class="rate_limited"
+        )
+        self.reset_time = reset_time
+
+
+class NoProviderAvailableError(LLMPoolError):
+    """No candidate survived the policy's gates; ``reasons`` maps provider to why."""
+
+    def __init__(self, message: str, reasons: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.reasons: dict[str, str] = dict(reasons or {})
+
+
+class BudgetExceededError(LLMPoolError):
+    """A budget in the policy is spent and its breach action is to deny."""
+
+
+class DeadlineExceededError(LLMPoolError):
+    """The policy's overall deadline passed before any attempt succeeded."""

@@ -1,0 +1,602 @@
+"""Lark machinery: the cached parser, the tree-to-AST transformer, and syntax-error recovery.
+
+Nothing from Lark leaves this module: callers get :class:`~llmpool_policy.syntax.ast.Policy`
+values or :class:`~llmpool_policy.errors.PolicySyntaxError` with plain-word diagnostics.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import lark
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.tree import Meta
+
+from .._resources import data_path
+from ..diagnostics import Diagnostic, Span
+from . import ast
+
+# Plain words for the grammar's named terminals, so no user ever reads `LSQB` or `__ANON_3`.
+_TERMINAL_WORDS: dict[str, str] = {
+    "NAME": "a name",
+    "STRING": 'a string in double quotes, like "acme"',
+    "INT": "a whole number",
+    "FLOAT": "a number",
+    "DURATION": "a duration, like 500ms or 30s",
+    "MINUTES_OR_MILLIONS": "a duration, like 500ms or 30s",
+    "TOKENS": "a token count, like 32k",
+    "PERCENT": "a percentage, like 5%",
+    "MONEY": "an amount of money, like $0.50",
+    "STATUS_CLASS": "a status class, like 5xx",
+    "COMP_OP": "a comparison (==, !=, <, <=, >, >=)",
+    "BACKOFF_KIND": "exponential, linear or constant",
+    "JITTER_KIND": "full, equal or none",
+    "PERIOD": "minute, hour, day, week or month",
+    "DIRECTION": "asc or desc",
+}
+
+# Statements that may start at the top level; recovery resumes at the next one of these.
+_TOP_KEYWORDS = ("policy", "group", "retry", "breaker", "limits", "budget", "route", "assert")
+_TOP_START = re.compile(r"^[ \t]*(" + "|".join(_TOP_KEYWORDS) + r")\b")
+_MAX_SYNTAX_ERRORS = 20
+
+
+@functools.cache
+def _parser() -> lark.Lark:
+    """Built once per process: building the LALR tables costs far more than parsing."""
+    grammar = data_path("grammar", "policy.lark").read_text(encoding="utf-8")
+    return lark.Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        cache=False,
+    )
+
+
+@functools.cache
+def _terminal_words() -> dict[str, str]:
+    words = dict(_TERMINAL_WORDS)
+    for term in _parser().terminals:
+        if term.name not in words and term.pattern.type == "str":
+            words[term.name] = f"'{term.pattern.value}'"
+    return words
+
+
+def _span_of(meta: Meta) -> Span:
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos)
+
+
+def _tok_span(tok: Token) -> Span:
+    return Span(
+        tok.line or 0,
+        tok.column or 0,
+        tok.end_line or 0,
+        tok.end_column or 0,
+        tok.start_pos or 0,
+        tok.end_pos or 0,
+    )
+
+
+def _name(tok: Token) -> ast.Name:
+    return ast.Name(str(tok), _tok_span(tok))
+
+
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "h": 3600.0, "d": 86400.0}
+_TOKEN_UNITS = {"k": 1_000, "K": 1_000, "M": 1_000_000}
+
+
+def _number(text: str) -> int | float:
+    return float(text) if "." in text else int(text)
+
+
+def _literal(kind: ast.LiteralKind, tok: Token) -> ast.Literal:
+    text = str(tok)
+    value: int | float | str | bool
+    if kind is ast.LiteralKind.DURATION:
+        unit = "ms" if text.endswith("ms") else text[-1]
+        value = _number(text[: -len(unit)]) * _DURATION_UNITS[unit]
+    elif kind is ast.LiteralKind.MINUTES_OR_MILLIONS:
+        value = _number(text[:-1])
+    elif kind is ast.LiteralKind.TOKENS:
+        value = _number(text[:-1]) * _TOKEN_UNITS[text[-1]]
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+    elif kind is ast.LiteralKind.PERCENT:
+        value = _number(text[:-1]) / 100.0
+    elif kind is ast.LiteralKind.MONEY:
+        value = float(text[1:])
+    elif kind is ast.LiteralKind.STATUS_CLASS:
+        value = int(text[0])
+    elif kind is ast.LiteralKind.STRING:
+        value = _unquote(text)
+    elif kind is ast.LiteralKind.FLOAT:
+        value = float(text)
+    else:
+        value = int(text)
+    return ast.Literal(kind, value, text, _tok_span(tok))
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+def _lit(kind: ast.LiteralKind) -> Callable[[Any, Token], ast.Literal]:
+    def handler(self: Any, tok: Token) -> ast.Literal:
+        return _literal(kind, tok)
+
+    return handler
+
+
+@v_args(meta=True, inline=True)
+class _ToAst(Transformer[Token, ast.Policy]):
+    """Lark tree -> AST. Method names are grammar rule names."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self._path = path
+
+    # -- literals
+    int_lit = v_args(inline=True)(_lit(ast.LiteralKind.INT))
+    float_lit = v_args(inline=True)(_lit(ast.LiteralKind.FLOAT))
+    string = v_args(inline=True)(_lit(ast.LiteralKind.STRING))
+    duration = v_args(inline=True)(_lit(ast.LiteralKind.DURATION))
+    minutes_or_millions = v_args(inline=True)(_lit(ast.LiteralKind.MINUTES_OR_MILLIONS))
+    money = v_args(inline=True)(_lit(ast.LiteralKind.MONEY))
+    percent = v_args(inline=True)(_lit(ast.LiteralKind.PERCENT))
+    tokens = v_args(inline=True)(_lit(ast.LiteralKind.TOKENS))
+    status_class_lit = v_args(inline=True)(_lit(ast.LiteralKind.STATUS_CLASS))
+
+    def true(self, meta: Meta) -> ast.Literal:
+        return ast.Literal(ast.LiteralKind.BOOL, True, "true", _span_of(meta))
+
+    def false(self, meta: Meta) -> ast.Literal:
+        return ast.Literal(ast.LiteralKind.BOOL, False, "false", _span_of(meta))
+
+    # -- expressions
+    def path(self, meta: Meta, *parts: Token) -> ast.Path:
+        return ast.Path(tuple(str(p) for p in parts), _span_of(meta))
+
+    def call(self, meta: Meta, func: ast.Path, *args: ast.Expr | None) -> ast.Call:
+        return ast.Call(func, tuple(a for a in args if a is not None), _span_of(meta))
+
+    def list(self, meta: Meta, *items: ast.Expr | None) -> ast.ListExpr:
+        return ast.ListExpr(tuple(i for i in items if i is not None), _span_of(meta))
+
+    def _chain(self, op: str, items: tuple[ast.Expr, ...]) -> ast.Expr:
+        result = items[0]
+        for item in items[1:]:
+            result = ast.Binary(op, result, item, result.span.to(item.span))
+        return result
+
+    def or_expr(self, meta: Meta, *items: ast.Expr) -> ast.Expr:
+        return self._chain("or", items)
+
+    def and_expr(self, meta: Meta, *items: ast.Expr) -> ast.Expr:
+        return self._chain("and", items)
+
+    def not_op(self, meta: Meta, operand: ast.Expr) -> ast.Unary:
+        return ast.Unary("not", operand, _span_of(meta))
+
+    def neg(self, meta: Meta, operand: ast.Expr) -> ast.Unary:
+        return ast.Unary("-", operand, _span_of(meta))
+
+    def compare(self, meta: Meta, left: ast.Expr, op: Token, right: ast.Expr) -> ast.Binary:
+        return ast.Binary(str(op), left, right, _span_of(meta))
+
+    def in_op(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("in", left, right, _span_of(meta))
+
+    def not_in_op(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("not in", left, right, _span_of(meta))
+
+    def add(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("+", left, right, _span_of(meta))
+
+    def sub(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("-", left, right, _span_of(meta))
+
+    def mul(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("*", left, right, _span_of(meta))
+
+    def div(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("/", left, right, _span_of(meta))
+
+    # -- provider sets
+    def all_providers(self, meta: Meta) -> ast.AllProviders:
+        return ast.AllProviders(_span_of(meta))
+
+    def selector(self, meta: Meta, condition: ast.Expr) -> ast.Selector:
+        return ast.Selector(condition, _span_of(meta))
+
+    def name_ref(self, meta: Meta, name: Token) -> ast.GroupRef:
+        return ast.GroupRef(_name(name), _span_of(meta))
+
+    # -- error lists
+    def error_list(self, meta: Meta, *items: ast.ErrorItem) -> tuple[ast.ErrorItem, ...]:
+        return items
+
+    def error_class(self, meta: Meta, name: Token) -> ast.ErrorClass:
+        return ast.ErrorClass(str(name), _span_of(meta))
+
+    def status_code(self, meta: Meta, code: Token) -> ast.StatusCode:
+        return ast.StatusCode(int(code), _span_of(meta))
+
+    def status_class(self, meta: Meta, tok: Token) -> ast.StatusClass:
+        return ast.StatusClass(int(str(tok)[0]), _span_of(meta))
+
+    def status_range(self, meta: Meta, low: Token, high: Token) -> ast.StatusRange:
+        return ast.StatusRange(int(low), int(high), _span_of(meta))
+
+    # -- declarations
+    def start(self, meta: Meta, *decls: ast.Decl) -> tuple[ast.Decl, ...]:
+        return decls
+
+    def policy_decl(self, meta: Meta, name: Token) -> ast.PolicyHeader:
+        return ast.PolicyHeader(_unquote(str(name)), _span_of(meta))
+
+    def group_decl(self, meta: Meta, name: Token, value: ast.GroupExpr | ast.ListExpr) -> ast.GroupDecl:
+        return ast.GroupDecl(_name(name), _group(value), _span_of(meta))
+
+    def retry_decl(self, meta: Meta, name: Token, body: ast.RetryBody) -> ast.RetryDecl:
+        return ast.RetryDecl(_name(name), body, _span_of(meta))
+
+    def retry_body(self, meta: Meta, *settings: ast.RetrySetting) -> ast.RetryBody:
+        return ast.RetryBody(settings, _span_of(meta))
+
+    def retry_attempts(self, meta: Meta, count: ast.Literal) -> ast.Attempts:
+        return ast.Attempts(count, _span_of(meta))
+
+    def retry_backoff(
+        self,
+        meta: Meta,
+        kind: Token,
+        base: ast.Literal,
+        cap: ast.Literal | None,
+        jitter: str | None,
+    ) -> ast.Backoff:
+        return ast.Backoff(str(kind), base, cap, jitter, _span_of(meta))
+
+    def jitter(self, meta: Meta, kind: Token) -> str:
+        return str(kind)
+
+    def retry_on(self, meta: Meta, items: tuple[ast.ErrorItem, ...]) -> ast.RetryOn:
+        return ast.RetryOn(items, _span_of(meta))
+
+    def retry_honor(self, meta: Meta, cap: ast.Literal | None) -> ast.HonorRetryAfter:
+        return ast.HonorRetryAfter(cap, _span_of(meta))
+
+    def breaker_decl(
+        self, meta: Meta, name: Token, settings: tuple[ast.BreakerSetting, ...]
+    ) -> ast.BreakerDecl:
+        return ast.BreakerDecl(_name(name), settings, _span_of(meta))
+
+    def breaker_body(self, meta: Meta, *settings: ast.BreakerSetting) -> tuple[ast.BreakerSetting, ...]:
+        return settings
+
+    def breaker_open_count(self, meta: Meta, failures: ast.Literal, window: ast.Literal) -> ast.OpenAfter:
+        return ast.OpenAfter(failures, window, _span_of(meta))
+
+    def breaker_open_rate(
+        self, meta: Meta, rate: Token, window: ast.Literal, minimum: ast.Literal | None
+    ) -> ast.OpenAtRate:
+        return ast.OpenAtRate(_literal(ast.LiteralKind.PERCENT, rate), window, minimum, _span_of(meta))
+
+    def breaker_cool(
+        self, meta: Meta, duration: ast.Literal, extend: tuple[bool, ast.Literal | None] | None
+    ) -> ast.CoolDown:
+        if extend is None:
+            return ast.CoolDown(duration, False, None, _span_of(meta))
+        return ast.CoolDown(duration, True, extend[1], _span_of(meta))
+
+    def extend_on_failure(self, meta: Meta, cap: ast.Literal | None) -> tuple[bool, ast.Literal | None]:
+        return (True, cap)
+
+    def breaker_probe(self, meta: Meta, count: ast.Literal) -> ast.Probe:
+        return ast.Probe(count, _span_of(meta))
+
+    def breaker_count_on(self, meta: Meta, items: tuple[ast.ErrorItem, ...]) -> ast.CountOn:
+        return ast.CountOn(items, _span_of(meta))
+
+    def limits_decl(self, meta: Meta, settings: tuple[ast.LimitSetting, ...]) -> ast.LimitsDecl:
+        return ast.LimitsDecl(settings, _span_of(meta))
+
+    def limits_body(self, meta: Meta, *settings: ast.LimitSetting) -> tuple[ast.LimitSetting, ...]:
+        return settings
+
+    def limit_deadline(self, meta: Meta, duration: ast.Literal) -> ast.Deadline:
+        return ast.Deadline(duration, _span_of(meta))
+
+    def limit_attempts(self, meta: Meta, count: ast.Literal) -> ast.MaxAttempts:
+        return ast.MaxAttempts(count, _span_of(meta))
+
+    def limit_cost(self, meta: Meta, amount: Token) -> ast.MaxCost:
+        return ast.MaxCost(_literal(ast.LiteralKind.MONEY, amount), _span_of(meta))
+
+    def budget_decl(
+        self,
+        meta: Meta,
+        name: Token,
+        amount: Token,
+        period: Token,
+        key: ast.Expr | None,
+        breach: ast.BreachDeny | ast.BreachFallback | None,
+    ) -> ast.BudgetDecl:
+        return ast.BudgetDecl(
+            _name(name), _literal(ast.LiteralKind.MONEY, amount), str(period), key, breach,
+            _span_of(meta),
+        )
+
+    def breach_deny(self, meta: Meta) -> ast.BreachDeny:
+        return ast.BreachDeny(_span_of(meta))
+
+    def breach_fallback(self, meta: Meta, route: Token) -> ast.BreachFallback:
+        return ast.BreachFallback(_name(route), _span_of(meta))
+
+    # -- routes
+    def route_decl(
+        self,
+        meta: Meta,
+        name: Token,
+        condition: ast.Expr | None,
+        body: tuple[ast.RouteStmt, ...],
+    ) -> ast.RouteDecl:
+        return ast.RouteDecl(_name(name), condition, body, _span_of(meta))
+
+    def route_body(self, meta: Meta, *stmts: ast.RouteStmt) -> tuple[ast.RouteStmt, ...]:
+        return stmts
+
+    def use_stmt(self, meta: Meta, value: ast.GroupExpr | ast.ListExpr) -> ast.Use:
+        return ast.Use(_group(value), _span_of(meta))
+
+    def skip_stmt(self, meta: Meta, condition: ast.Expr) -> ast.Skip:
+        return ast.Skip(condition, _span_of(meta))
+
+    def avoid_stmt(self, meta: Meta, condition: ast.Expr) -> ast.Avoid:
+        return ast.Avoid(condition, _span_of(meta))
+
+    def order_stmt(self, meta: Meta, *keys: ast.OrderKey) -> ast.OrderBy:
+        return ast.OrderBy(keys, _span_of(meta))
+
+    def order_key(self, meta: Meta, expr: ast.Expr, direction: Token | None) -> ast.OrderKey:
+        return ast.OrderKey(expr, None if direction is None else str(direction), _span_of(meta))
+
+    def split_stmt(self, meta: Meta, *parts: ast.SplitArm | ast.Expr | None) -> ast.Split:
+        arms = tuple(p for p in parts if isinstance(p, ast.SplitArm))
+        by = parts[-1] if parts and not isinstance(parts[-1], ast.SplitArm) else None
+        return ast.Split(arms, by, _span_of(meta))
+
+    def split_arm(self, meta: Meta, name: Token, weight: Token) -> ast.SplitArm:
+        return ast.SplitArm(_name(name), _literal(ast.LiteralKind.PERCENT, weight), _span_of(meta))
+
+    def retry_ref(self, meta: Meta, name: Token) -> ast.RetryRef:
+        return ast.RetryRef(_name(name), _span_of(meta))
+
+    def retry_inline(self, meta: Meta, body: ast.RetryBody) -> ast.RetryInline:
+        return ast.RetryInline(body, _span_of(meta))
+
+    def breaker_ref(self, meta: Meta, name: Token) -> ast.BreakerRef:
+        return ast.BreakerRef(_name(name), _span_of(meta))
+
+    def failover_stmt(self, meta: Meta, items: tuple[ast.ErrorItem, ...]) -> ast.Failover:
+        return ast.Failover(items, _span_of(meta))
+
+    def failover_off(self, meta: Meta) -> ast.Failover:
+        return ast.Failover(None, _span_of(meta))
+
+    def fallback_stmt(self, meta: Meta, route: Token) -> ast.Fallback:
+        return ast.Fallback(_name(route), _span_of(meta))
+
+    def timeout_stmt(self, meta: Meta, duration: ast.Literal) -> ast.Timeout:
+        return ast.Timeout(duration, _span_of(meta))
+
+    def assert_stmt(self, meta: Meta, bound: Token, op: Token, value: ast.Literal) -> ast.Assert:
+        return ast.Assert(_name(bound), str(op), value, _span_of(meta))
+
+
+def _group(value: ast.GroupExpr | ast.ListExpr) -> ast.GroupExpr:
+    if isinstance(value, ast.ListExpr):
+        return ast.GroupList(value.items, value.span)
+    return value
+
+
+# ---- syntax errors ------------------------------------------------------------------------------
+
+
+_OPERATORS = frozenset(
+    {"COMP_OP", "PLUS", "MINUS", "STAR", "SLASH", "AND", "OR", "IN", "NOT", "DOT", "LPAR"}
+)
+
+
+def _describe_expected(expected: set[str] | frozenset[str]) -> str:
+    words = _terminal_words()
+    names = set()
+    for name in expected:
+        if name in _OPERATORS:
+            names.add("an operator")
+        else:
+            names.add(words.get(name, name.lower()))
+    ordered = sorted(names, key=lambda w: (w == "an operator", w.startswith("'"), w))
+    if not ordered:
+        return "something else"
+    if len(ordered) > 6:
+        return ""
+    if len(ordered) == 1:
+        return ordered[0]
+    return ", ".join(ordered[:-1]) + " or " + ordered[-1]
+
+
+def _expected_suffix(expected: set[str] | frozenset[str]) -> str:
+    described = _describe_expected(expected)
+    return f": expected {described}" if described else ""
+
+
+def _token_words(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    kind = _terminal_words().get(tok.type)
+    if tok.type == "NAME":
+        return f"name '{tok}'"
+    if kind is not None and kind.startswith("'"):
+        return f"'{tok}'"
+    return f"'{tok}'"
+
+
+def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    if isinstance(err, UnexpectedToken):
+        tok = err.token
+        if tok.type == "$END":
+            line = text.count("\n") + 1
+            col = len(text.rsplit("\n", 1)[-1]) + 1
+            return Diagnostic(
+                "E002",
+                "the file ends too early" + _expected_suffix(err.expected),
+                Span.point(line, col, len(text)),
+                path,
+                help="a block may be missing its closing '}'",
+            )
+        expected = _describe_expected(err.expected)
+        return Diagnostic(
+            "E001",
+            f"unexpected {_token_words(tok)}" + (f": expected {expected}" if expected else " here"),
+            _tok_span(tok),
+            path,
+            help=_hint_for(tok, err.expected),
+        )
+    if isinstance(err, UnexpectedCharacters):
+        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
+        span = Span(err.line, err.column, err.line, err.column + 1, err.pos_in_stream,
+                    err.pos_in_stream + 1)
+        if char == '"':
+            return Diagnostic("E003", "this string is never closed", span, path,
+                              help='close it with " on the same line')
+        described = _describe_expected(err.allowed or set())
+        expected = f": expected {described}" if described else ""
+        return Diagnostic("E003", f"unexpected character {char!r}{expected}", span, path,
+                          help=_char_hint(char))
+    if isinstance(err, UnexpectedEOF):
+        line = text.count("\n") + 1
+        col = len(text.rsplit("\n", 1)[-1]) + 1
+        return Diagnostic(
+            "E002",
+            "the file ends too early" + _expected_suffix(set(err.expected)),
+            Span.point(line, col, len(text)),
+            path,
+        )
+    return Diagnostic("E001", str(err).splitlines()[0], None, path)  # pragma: no cover
+
+
+def _hint_for(tok: Token, expected: set[str] | frozenset[str]) -> str | None:
+    if str(tok) == "=" and "COMP_OP" in expected:
+        return "compare with == (two equals signs)"
+    if tok.type == "NAME" and "COMP_OP" in expected and str(tok) in {"is", "equals"}:
+        return "compare with == or !="
+    if tok.type == "NAME" and str(tok) in {"and", "or"}:
+        return None
+    if tok.type in {"INT", "FLOAT"} and ("DURATION" in expected or "MINUTES_OR_MILLIONS" in expected):
+        return f"durations need a unit: {tok}ms, {tok}s, {tok}m, {tok}h or {tok}d"
+    if tok.type in {"INT", "FLOAT"} and "MONEY" in expected:
+        return f"amounts of money start with $: ${tok}"
+    if tok.type in {"INT", "FLOAT"} and "PERCENT" in expected:
+        return f"write a percentage: {tok}%"
+    if "RBRACE" in expected and tok.type in {"POLICY", "GROUP", "ROUTE", "BUDGET", "LIMITS"}:
+        return "the block before this line may be missing its closing '}'"
+    return None
+
+
+def _char_hint(char: str) -> str | None:
+    if char == "'":
+        return 'strings use double quotes: "like this"'
+    if char == "=":
+        return "compare with == (two equals signs)"
+    if char == "&" or char == "|":
+        return "write 'and' / 'or'"
+    if char == "!":
+        return "negate with 'not', or compare with !="
+    return None
+
+
+def _blank(text: str, start: int, end: int) -> str:
+    """Replace text[start:end] with spaces, keeping newlines so positions stay the same."""
+    return text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
+
+
+def _statement_bounds(text: str, error_offset: int) -> tuple[int, int]:
+    """The top-level statement to drop so parsing can resume after an error.
+
+    Normally the statement the error is in. When the error sits on the first token of a line that
+    starts a new statement, the statement before it is the broken one (an unclosed block).
+    """
+    lines = text.splitlines(keepends=True)
+    offsets = []
+    pos = 0
+    for line in lines:
+        offsets.append(pos)
+        pos += len(line)
+    if not offsets:
+        return 0, 0
+    starts = [i for i, line in enumerate(lines) if _TOP_START.match(line)]
+    err_line = max(0, sum(1 for o in offsets if o <= error_offset) - 1)
+    at_statement_start = err_line in starts and text[offsets[err_line]:error_offset].strip() == ""
+    if at_statement_start:
+        before = [i for i in starts if i < err_line]
+        if before:
+            return offsets[before[-1]], offsets[err_line]
+    begin = max((i for i in starts if i <= err_line), default=0)
+    after = [i for i in starts if i > err_line]
+    end = offsets[after[0]] if after else len(text)
+    return offsets[begin], end
+
+
+def parse_text(text: str, path: str) -> tuple[tuple[ast.Decl, ...], tuple[ast.Comment, ...], list[Diagnostic]]:
+    """Parse, recovering at top-level statements so independent syntax errors all show."""
+    diagnostics: list[Diagnostic] = []
+    current = text
+    while True:
+        try:
+            tree = _parser().parse(current)
+        except UnexpectedInput as err:
+            diagnostics.append(_syntax_diagnostic(err, text, path))
+            if len(diagnostics) >= _MAX_SYNTAX_ERRORS:
+                return (), (), diagnostics
+            offset = getattr(err, "pos_in_stream", None)
+            if isinstance(err, UnexpectedToken):
+                offset = err.token.start_pos if err.token.type != "$END" else len(current)
+            if offset is None:
+                return (), (), diagnostics
+            begin, end = _statement_bounds(current, offset)
+            if begin >= end or not current[begin:end].strip():
+                return (), (), diagnostics
+            current = _blank(current, begin, end)
+            continue
+        if diagnostics:
+            return (), (), diagnostics
+        decls = _ToAst(path).transform(tree)
+        return (
+            decls,
+            _scan_comments(text),
+            [],
+        )
+
+
+_COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
+
+
+def _scan_comments(text: str) -> tuple[ast.Comment, ...]:
+    """Comments, found by the lexer's rules (a # inside a string is not one), for `fmt`."""
+    found: list[ast.Comment] = []
+    for m in _COMMENT_OR_STRING.finditer(text):
+        body = m.group().rstrip()
+        if not body.startswith("#"):
+            continue
+        line = text.count("\n", 0, m.start()) + 1
+        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
+        span = Span(line, col, line, col + len(body), m.start(), m.start() + len(body))
+        found.append(ast.Comment(body, span))
+    return tuple(found)
