@@ -1,4 +1,4 @@
-"""llmpool-policy: route LLM chat requests across providers by rules in a checked policy language."""
+"""llmpool-policy: route LLM chat requests across providers by rules in a checked language."""
 
 from __future__ import annotations
 

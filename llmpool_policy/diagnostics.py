@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "Diagnostic",
@@ -58,7 +58,7 @@ class Source:
         return ""
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
 
@@ -121,7 +121,8 @@ def sort_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
 
 def render_short(diagnostic: Diagnostic) -> str:
     """One line, as compilers print for editors: ``path:line:col: error[E012]: message``."""
-    return f"{diagnostic.location()}: {diagnostic.severity.value}[{diagnostic.code}]: {diagnostic.message}"
+    d = diagnostic
+    return f"{d.location()}: {d.severity.value}[{d.code}]: {d.message}"
 
 
 def render_text(diagnostic: Diagnostic, source: Source | None = None) -> str:

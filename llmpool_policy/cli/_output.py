@@ -6,7 +6,14 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from ..diagnostics import Diagnostic, Source, render_json, render_short, render_text, sort_diagnostics
+from ..diagnostics import (
+    Diagnostic,
+    Source,
+    render_json,
+    render_short,
+    render_text,
+    sort_diagnostics,
+)
 
 FORMATS = ("text", "short", "json")
 
@@ -32,4 +39,4 @@ def print_diagnostics(
 def summary(diagnostics: Sequence[Diagnostic]) -> str:
     errors = sum(1 for d in diagnostics if d.is_error)
     warnings = len(diagnostics) - errors
-    return f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}"
+    return f"{errors} error{'s'[: errors != 1]}, {warnings} warning{'s'[: warnings != 1]}"

@@ -1,4 +1,4 @@
-"""`llmpool-policy check`: parse and check policies, print findings and bounds."""
+"""`llmpool-policy check`: parse and check policies; print findings and worst-case bounds."""
 
 from __future__ import annotations
 
@@ -7,21 +7,55 @@ import sys
 from pathlib import Path
 
 from ..diagnostics import Diagnostic, Source
+from ..errors import ConfigurationError
+from ..semantics import ProviderFacts, check, format_bounds
 from ..syntax import try_parse
 from ._output import FORMATS, print_diagnostics, summary
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser("check", help="check policy files for errors")
+    parser = sub.add_parser(
+        "check",
+        help="check policy files for errors",
+        description="Check policies: syntax, names, types and units, structure, bounds. "
+        "Exit 0 when clean (warnings allowed unless --strict), 1 on findings, 2 on usage or "
+        "I/O errors.",
+    )
     parser.add_argument("files", nargs="+", metavar="POLICY")
+    parser.add_argument("--config", metavar="FILE", help="provider config to check names against")
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--strict", action="store_true", help="warnings fail the check too")
+    parser.add_argument(
+        "--bounds", action="store_true", help="print worst-case calls and time per route"
+    )
     parser.set_defaults(func=run)
 
 
+def load_provider_facts(config_path: str) -> list[ProviderFacts]:
+    """The config's providers as the checker sees them (names and static attributes)."""
+    from ..config import load_config
+
+    config = load_config(config_path)
+    return [ProviderFacts(p.name, p.static_attributes()) for p in config.providers]
+
+
 def run(args: argparse.Namespace) -> int:
+    providers: list[ProviderFacts] | None = None
     diagnostics: list[Diagnostic] = []
     sources: dict[str, Source] = {}
+    if args.config is not None:
+        try:
+            providers = load_provider_facts(args.config)
+        except ConfigurationError as exc:
+            print_diagnostics(
+                exc.diagnostics, {}, args.format if args.format != "json" else "short", sys.stderr
+            )
+            print(f"llmpool-policy: the config {args.config} is not valid", file=sys.stderr)
+            return 2
+        except OSError as exc:
+            print(f"llmpool-policy: cannot read {args.config}: {exc.strerror}", file=sys.stderr)
+            return 2
+    reports: list[str] = []
     for name in args.files:
         try:
             text = Path(name).read_text(encoding="utf-8")
@@ -29,10 +63,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"llmpool-policy: cannot read {name}: {exc}", file=sys.stderr)
             return 2
         sources[name] = Source(name, text)
-        _, found = try_parse(text, name)
+        policy, found = try_parse(text, name)
         diagnostics.extend(found)
+        if policy is None:
+            continue
+        checked = check(policy, providers)
+        diagnostics.extend(checked.diagnostics)
+        if args.bounds:
+            reports.append(format_bounds(name, checked.bounds))
     print_diagnostics(diagnostics, sources, args.format)
-    failed = any(d.is_error for d in diagnostics) or (args.strict and bool(diagnostics))
     if args.format != "json":
+        for report in reports:
+            print(report)
+            print()
         print(summary(diagnostics), file=sys.stderr)
+    failed = any(d.is_error for d in diagnostics) or (args.strict and bool(diagnostics))
     return 1 if failed else 0

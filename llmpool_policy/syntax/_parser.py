@@ -69,7 +69,9 @@ def _terminal_words() -> dict[str, str]:
 
 
 def _span_of(meta: Meta) -> Span:
-    return Span(meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos)
+    return Span(
+        meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos
+    )
 
 
 def _tok_span(tok: Token) -> Span:
@@ -241,7 +243,9 @@ class _ToAst(Transformer[Token, ast.Policy]):
     def policy_decl(self, meta: Meta, name: Token) -> ast.PolicyHeader:
         return ast.PolicyHeader(_unquote(str(name)), _span_of(meta))
 
-    def group_decl(self, meta: Meta, name: Token, value: ast.GroupExpr | ast.ListExpr) -> ast.GroupDecl:
+    def group_decl(
+        self, meta: Meta, name: Token, value: ast.GroupExpr | ast.ListExpr
+    ) -> ast.GroupDecl:
         return ast.GroupDecl(_name(name), _group(value), _span_of(meta))
 
     def retry_decl(self, meta: Meta, name: Token, body: ast.RetryBody) -> ast.RetryDecl:
@@ -277,16 +281,22 @@ class _ToAst(Transformer[Token, ast.Policy]):
     ) -> ast.BreakerDecl:
         return ast.BreakerDecl(_name(name), settings, _span_of(meta))
 
-    def breaker_body(self, meta: Meta, *settings: ast.BreakerSetting) -> tuple[ast.BreakerSetting, ...]:
+    def breaker_body(
+        self, meta: Meta, *settings: ast.BreakerSetting
+    ) -> tuple[ast.BreakerSetting, ...]:
         return settings
 
-    def breaker_open_count(self, meta: Meta, failures: ast.Literal, window: ast.Literal) -> ast.OpenAfter:
+    def breaker_open_count(
+        self, meta: Meta, failures: ast.Literal, window: ast.Literal
+    ) -> ast.OpenAfter:
         return ast.OpenAfter(failures, window, _span_of(meta))
 
     def breaker_open_rate(
         self, meta: Meta, rate: Token, window: ast.Literal, minimum: ast.Literal | None
     ) -> ast.OpenAtRate:
-        return ast.OpenAtRate(_literal(ast.LiteralKind.PERCENT, rate), window, minimum, _span_of(meta))
+        return ast.OpenAtRate(
+            _literal(ast.LiteralKind.PERCENT, rate), window, minimum, _span_of(meta)
+        )
 
     def breaker_cool(
         self, meta: Meta, duration: ast.Literal, extend: tuple[bool, ast.Literal | None] | None
@@ -295,7 +305,9 @@ class _ToAst(Transformer[Token, ast.Policy]):
             return ast.CoolDown(duration, False, None, _span_of(meta))
         return ast.CoolDown(duration, True, extend[1], _span_of(meta))
 
-    def extend_on_failure(self, meta: Meta, cap: ast.Literal | None) -> tuple[bool, ast.Literal | None]:
+    def extend_on_failure(
+        self, meta: Meta, cap: ast.Literal | None
+    ) -> tuple[bool, ast.Literal | None]:
         return (True, cap)
 
     def breaker_probe(self, meta: Meta, count: ast.Literal) -> ast.Probe:
@@ -329,7 +341,11 @@ class _ToAst(Transformer[Token, ast.Policy]):
         breach: ast.BreachDeny | ast.BreachFallback | None,
     ) -> ast.BudgetDecl:
         return ast.BudgetDecl(
-            _name(name), _literal(ast.LiteralKind.MONEY, amount), str(period), key, breach,
+            _name(name),
+            _literal(ast.LiteralKind.MONEY, amount),
+            str(period),
+            key,
+            breach,
             _span_of(meta),
         )
 
@@ -470,16 +486,22 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
             help=_hint_for(tok, err.expected),
         )
     if isinstance(err, UnexpectedCharacters):
-        char = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
-        span = Span(err.line, err.column, err.line, err.column + 1, err.pos_in_stream,
-                    err.pos_in_stream + 1)
+        pos = err.pos_in_stream or 0
+        char = text[pos] if pos < len(text) else ""
+        span = Span(err.line, err.column, err.line, err.column + 1, pos, pos + 1)
         if char == '"':
-            return Diagnostic("E003", "this string is never closed", span, path,
-                              help='close it with " on the same line')
+            return Diagnostic(
+                "E003",
+                "this string is never closed",
+                span,
+                path,
+                help='close it with " on the same line',
+            )
         described = _describe_expected(err.allowed or set())
         expected = f": expected {described}" if described else ""
-        return Diagnostic("E003", f"unexpected character {char!r}{expected}", span, path,
-                          help=_char_hint(char))
+        return Diagnostic(
+            "E003", f"unexpected character {char!r}{expected}", span, path, help=_char_hint(char)
+        )
     if isinstance(err, UnexpectedEOF):
         line = text.count("\n") + 1
         col = len(text.rsplit("\n", 1)[-1]) + 1
@@ -499,7 +521,9 @@ def _hint_for(tok: Token, expected: set[str] | frozenset[str]) -> str | None:
         return "compare with == or !="
     if tok.type == "NAME" and str(tok) in {"and", "or"}:
         return None
-    if tok.type in {"INT", "FLOAT"} and ("DURATION" in expected or "MINUTES_OR_MILLIONS" in expected):
+    if tok.type in {"INT", "FLOAT"} and (
+        "DURATION" in expected or "MINUTES_OR_MILLIONS" in expected
+    ):
         return f"durations need a unit: {tok}ms, {tok}s, {tok}m, {tok}h or {tok}d"
     if tok.type in {"INT", "FLOAT"} and "MONEY" in expected:
         return f"amounts of money start with $: ${tok}"
@@ -543,7 +567,7 @@ def _statement_bounds(text: str, error_offset: int) -> tuple[int, int]:
         return 0, 0
     starts = [i for i, line in enumerate(lines) if _TOP_START.match(line)]
     err_line = max(0, sum(1 for o in offsets if o <= error_offset) - 1)
-    at_statement_start = err_line in starts and text[offsets[err_line]:error_offset].strip() == ""
+    at_statement_start = err_line in starts and text[offsets[err_line] : error_offset].strip() == ""
     if at_statement_start:
         before = [i for i in starts if i < err_line]
         if before:
@@ -554,7 +578,9 @@ def _statement_bounds(text: str, error_offset: int) -> tuple[int, int]:
     return offsets[begin], end
 
 
-def parse_text(text: str, path: str) -> tuple[tuple[ast.Decl, ...], tuple[ast.Comment, ...], list[Diagnostic]]:
+def parse_text(
+    text: str, path: str
+) -> tuple[tuple[ast.Decl, ...], tuple[ast.Comment, ...], list[Diagnostic]]:
     """Parse, recovering at top-level statements so independent syntax errors all show."""
     diagnostics: list[Diagnostic] = []
     current = text
@@ -577,7 +603,7 @@ def parse_text(text: str, path: str) -> tuple[tuple[ast.Decl, ...], tuple[ast.Co
             continue
         if diagnostics:
             return (), (), diagnostics
-        decls = _ToAst(path).transform(tree)
+        decls: tuple[ast.Decl, ...] = _ToAst(path).transform(tree)  # type: ignore[assignment]
         return (
             decls,
             _scan_comments(text),

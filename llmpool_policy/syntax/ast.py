@@ -7,7 +7,7 @@ wherever their text sits (the formatter's meaning-preservation test relies on th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import TypeAlias
 
 from ..diagnostics import Span
@@ -80,7 +80,7 @@ _NOSPAN = Span(0, 0, 0, 0)
 
 
 def _span() -> Span:
-    return field(default=_NOSPAN, compare=False, repr=False)  # type: ignore[no-any-return]
+    return field(default=_NOSPAN, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class Comment:
 # ---- expressions ------------------------------------------------------------------------------
 
 
-class LiteralKind(str, Enum):
+class LiteralKind(StrEnum):
     INT = "int"
     FLOAT = "float"
     STRING = "string"
@@ -524,7 +524,14 @@ class RouteDecl:
 
 
 Decl: TypeAlias = (
-    PolicyHeader | GroupDecl | RetryDecl | BreakerDecl | LimitsDecl | BudgetDecl | RouteDecl | Assert
+    PolicyHeader
+    | GroupDecl
+    | RetryDecl
+    | BreakerDecl
+    | LimitsDecl
+    | BudgetDecl
+    | RouteDecl
+    | Assert
 )
 
 

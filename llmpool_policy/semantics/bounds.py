@@ -1,0 +1,240 @@
+"""Worst-case bounds: how many upstream calls and how much time one request can cost.
+
+Peers multiply retries across layers without anyone noticing; here the product is computed
+and shown (`check --bounds`), and `assert` lines turn it into a checked contract.
+
+Per route: calls = tries per provider x providers tried (1 with `failover off`), plus the
+calls of the fallback chain; the matched route's `max attempts` caps the whole request, since a
+fallback never resets the counters. Time = each call's timeout plus the longest sleeps the
+backoff (or an honoured retry-after) allows, capped by the deadline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..syntax import ast
+from .env import Symbols
+from .resolve import resolve_group
+
+__all__ = ["DEFAULT_TIMEOUT_SECONDS", "Bound", "PolicyBounds", "RouteBounds", "compute_bounds"]
+
+DEFAULT_TIMEOUT_SECONDS = 30.0  # the pool's default request timeout, as in the seed library
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A worst case: ``value`` None means unbounded or unknown, ``why`` says which."""
+
+    value: float | None
+    why: str = ""
+
+    @property
+    def known(self) -> bool:
+        return self.value is not None
+
+
+@dataclass(frozen=True)
+class RouteBounds:
+    route: str
+    candidates: int | None
+    tries_per_provider: int
+    calls: Bound
+    time: Bound
+    hops: int
+
+
+@dataclass(frozen=True)
+class PolicyBounds:
+    routes: tuple[RouteBounds, ...]
+    calls: Bound
+    time: Bound
+    hops: int
+
+    def for_route(self, name: str) -> RouteBounds | None:
+        for route in self.routes:
+            if route.route == name:
+                return route
+        return None
+
+
+@dataclass(frozen=True)
+class _Own:
+    candidates: int | None
+    tries: int
+    calls: float | None
+    time: float | None
+    max_sleep: float
+    timeout: float
+    why: str
+
+
+def _int(lit: ast.Literal) -> int:
+    return int(lit.value) if isinstance(lit.value, int | float) else 0
+
+
+def _retry_settings(route: ast.RouteDecl, symbols: Symbols) -> tuple[ast.RetrySetting, ...]:
+    for stmt in route.body:
+        if isinstance(stmt, ast.RetryInline):
+            return stmt.body.settings
+        if isinstance(stmt, ast.RetryRef):
+            decl = symbols.retries.get(stmt.name.value)
+            return decl.body.settings if decl is not None else ()
+    default = symbols.retries.get("default")
+    return default.body.settings if default is not None else ()
+
+
+def sleeps(settings: tuple[ast.RetrySetting, ...], tries: int) -> list[float]:
+    """The longest sleep before each retry of one provider (tries - 1 of them)."""
+    backoff = next((s for s in settings if isinstance(s, ast.Backoff)), None)
+    honor = next((s for s in settings if isinstance(s, ast.HonorRetryAfter)), None)
+    honor_cap = honor.cap.seconds() if honor is not None and honor.cap is not None else 0.0
+    result = []
+    for i in range(max(0, tries - 1)):
+        delay = 0.0
+        if backoff is not None:
+            base = backoff.base.seconds()
+            cap = backoff.cap.seconds() if backoff.cap is not None else float("inf")
+            if backoff.kind == "exponential":
+                delay = min(cap, base * (2**i))
+            elif backoff.kind == "linear":
+                delay = min(cap, base * (i + 1))
+            else:
+                delay = min(cap, base)
+        result.append(max(delay, honor_cap))
+    return result
+
+
+def _limits(route: ast.RouteDecl, symbols: Symbols) -> tuple[int | None, float | None]:
+    """(max attempts, deadline) of a request matched by ``route``: route's, else policy's."""
+    max_attempts: int | None = None
+    deadline: float | None = None
+    blocks = [s for s in route.body if isinstance(s, ast.LimitsDecl)]
+    if symbols.limits is not None:
+        blocks.append(symbols.limits)
+    for block in blocks:
+        for setting in block.settings:
+            if isinstance(setting, ast.MaxAttempts) and max_attempts is None:
+                max_attempts = _int(setting.count)
+            elif isinstance(setting, ast.Deadline) and deadline is None:
+                deadline = setting.duration.seconds()
+    return max_attempts, deadline
+
+
+def _own(route: ast.RouteDecl, symbols: Symbols) -> _Own:
+    use = next((s for s in route.body if isinstance(s, ast.Use)), None)
+    split = next((s for s in route.body if isinstance(s, ast.Split)), None)
+    failover = next((s for s in route.body if isinstance(s, ast.Failover)), None)
+    timeout_stmt = next((s for s in route.body if isinstance(s, ast.Timeout)), None)
+
+    names: frozenset[str] | None
+    why = ""
+    if use is not None:
+        names = resolve_group(use.providers, symbols).names
+        if names is None:
+            why = "the route's providers are unknown without --config"
+    elif split is not None:
+        names = frozenset(arm.provider.value for arm in split.arms)
+    else:
+        names = resolve_group(ast.AllProviders(), symbols).names
+        if names is None:
+            why = "the route uses every provider, unknown without --config"
+    candidates = None if names is None else len(names)
+
+    settings = _retry_settings(route, symbols)
+    attempts = next((s for s in settings if isinstance(s, ast.Attempts)), None)
+    tries = max(1, _int(attempts.count)) if attempts is not None else 1
+    tried = (
+        None if candidates is None else (min(1, candidates) if _is_off(failover) else candidates)
+    )
+
+    if timeout_stmt is not None:
+        timeout = timeout_stmt.duration.seconds()
+    else:
+        timeout = DEFAULT_TIMEOUT_SECONDS
+        if symbols.providers is not None and names:
+            configured = [
+                symbols.providers[n].attributes.get("timeout")
+                for n in names
+                if n in symbols.providers
+            ]
+            values = [float(v) for v in configured if isinstance(v, int | float)]
+            if values and len(values) == len([n for n in names if n in symbols.providers]):
+                timeout = max(values)
+    per_provider_sleeps = sleeps(settings, tries)
+    max_sleep = max(per_provider_sleeps, default=0.0)
+    if tried is None:
+        return _Own(None, tries, None, None, max_sleep, timeout, why)
+    calls = float(tried * tries)
+    time = tried * (tries * timeout + sum(per_provider_sleeps))
+    return _Own(candidates, tries, calls, time, max_sleep, timeout, why)
+
+
+def _is_off(failover: ast.Failover | None) -> bool:
+    return failover is not None and failover.items is None
+
+
+def _fallback(route: ast.RouteDecl) -> str | None:
+    for stmt in route.body:
+        if isinstance(stmt, ast.Fallback):
+            return stmt.route.value
+    return None
+
+
+def compute_bounds(symbols: Symbols) -> PolicyBounds:
+    """Bounds for every route and the policy. Routes in a fallback cycle are unbounded."""
+    own = {name: _own(route, symbols) for name, route in symbols.routes.items()}
+    results = []
+    for name, route in symbols.routes.items():
+        chain: list[str] = []
+        current: str | None = name
+        cyclic = False
+        while current is not None and current in symbols.routes:
+            if current in chain:
+                cyclic = True
+                break
+            chain.append(current)
+            current = _fallback(symbols.routes[current])
+        parts = [own[r] for r in chain]
+        max_attempts, deadline = _limits(route, symbols)
+        calls_value: float | None
+        time_value: float | None
+        if cyclic:
+            why = "the route is in a fallback cycle"
+            calls_value = time_value = None
+        else:
+            unknown = next((p for p in parts if p.calls is None), None)
+            why = unknown.why if unknown is not None else ""
+            calls_value = None if unknown else sum(p.calls or 0 for p in parts)
+            time_value = None if unknown else sum(p.time or 0 for p in parts)
+        if max_attempts is not None:
+            slowest = max(p.timeout for p in parts)
+            longest_sleep = max(p.max_sleep for p in parts)
+            capped_time = max_attempts * slowest + max(0, max_attempts - 1) * longest_sleep
+            calls_value = max_attempts if calls_value is None else min(calls_value, max_attempts)
+            time_value = capped_time if time_value is None else min(time_value, capped_time)
+        if deadline is not None:
+            time_value = deadline if time_value is None else min(time_value, deadline)
+        results.append(
+            RouteBounds(
+                route=name,
+                candidates=own[name].candidates,
+                tries_per_provider=own[name].tries,
+                calls=Bound(calls_value, "" if calls_value is not None else why),
+                time=Bound(time_value, "" if time_value is not None else why),
+                hops=len(chain) - 1,
+            )
+        )
+    return PolicyBounds(
+        routes=tuple(results),
+        calls=_worst([r.calls for r in results]),
+        time=_worst([r.time for r in results]),
+        hops=max((r.hops for r in results), default=0),
+    )
+
+
+def _worst(bounds: list[Bound]) -> Bound:
+    for bound in bounds:
+        if not bound.known:
+            return bound
+    return Bound(max((b.value or 0.0 for b in bounds), default=0.0))

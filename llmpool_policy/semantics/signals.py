@@ -1,0 +1,122 @@
+"""What a policy may read: request fields, provider attributes and live provider metrics.
+
+Each signal has a type, a scope (which decides where it may be used) and, for windowed metrics,
+a default window. The catalog is data so the docs, the checker and the compiler agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from . import types as t
+
+__all__ = ["DEFAULT_WINDOW_SECONDS", "ERROR_CLASSES", "Scope", "Signal", "lookup", "names_in_scope"]
+
+
+class Scope(StrEnum):
+    REQUEST = "request"  # known when the request arrives
+    STATIC = "provider"  # a provider's configured attributes: known when the policy is compiled
+    LIVE = "live"  # a provider's live metrics: known per request, from the metrics snapshot
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    type: t.Type
+    scope: Scope
+    windowed: bool = False
+    doc: str = ""
+
+
+DEFAULT_WINDOW_SECONDS = 300.0
+
+ERROR_CLASSES: tuple[str, ...] = (
+    "rate_limited",
+    "overloaded",
+    "server_error",
+    "timeout",
+    "connection",
+    "bad_request",
+    "auth",
+    "not_found",
+    "context_window",
+    "content_policy",
+    "invalid_response",
+    "budget_exceeded",
+    "cancelled",
+)
+
+# Errors caused by the request itself: retrying or failing over cannot fix them.
+CLIENT_ERROR_CLASSES: frozenset[str] = frozenset(
+    {"bad_request", "auth", "not_found", "content_policy"}
+)
+
+_REQUEST = [
+    Signal("request.model", t.STRING, Scope.REQUEST, doc="the model the caller asked for"),
+    Signal("request.messages", t.NUMBER, Scope.REQUEST, doc="number of messages"),
+    Signal("request.input_tokens", t.TOKENS, Scope.REQUEST, doc="estimated prompt tokens"),
+    Signal("request.max_tokens", t.TOKENS, Scope.REQUEST, doc="requested completion tokens"),
+    Signal("request.images", t.NUMBER, Scope.REQUEST, doc="number of images"),
+    Signal("request.tools", t.NUMBER, Scope.REQUEST, doc="number of tools offered"),
+    Signal("request.stream", t.BOOL, Scope.REQUEST, doc="whether the caller streams"),
+    Signal("request.temperature", t.NUMBER, Scope.REQUEST, doc="sampling temperature"),
+    Signal("request.tags", t.list_of(t.STRING), Scope.REQUEST, doc="caller's tags"),
+    Signal("request.user", t.STRING, Scope.REQUEST, doc="end-user id"),
+    Signal("request.id", t.STRING, Scope.REQUEST, doc="request id (seeds random draws)"),
+]
+
+_STATIC = [
+    Signal("name", t.STRING, Scope.STATIC, doc="provider name"),
+    Signal("type", t.STRING, Scope.STATIC, doc="openai, anthropic, groq, together, cohere, ..."),
+    Signal("model", t.STRING, Scope.STATIC, doc="the provider's model"),
+    Signal("priority", t.NUMBER, Scope.STATIC, doc="lower is preferred"),
+    Signal("weight", t.NUMBER, Scope.STATIC, doc="relative weight"),
+    Signal("context_window", t.TOKENS, Scope.STATIC, doc="model context window"),
+    Signal("supports.vision", t.BOOL, Scope.STATIC, doc="accepts images"),
+    Signal("supports.tools", t.BOOL, Scope.STATIC, doc="accepts tool definitions"),
+    Signal("supports.json", t.BOOL, Scope.STATIC, doc="has a JSON output mode"),
+    Signal("input_price", t.MONEY, Scope.STATIC, doc="USD per 1K input tokens"),
+    Signal("output_price", t.MONEY, Scope.STATIC, doc="USD per 1K output tokens"),
+    Signal("region", t.STRING, Scope.STATIC, doc="provider region"),
+    Signal("tags", t.list_of(t.STRING), Scope.STATIC, doc="provider tags"),
+    Signal("timeout", t.DURATION, Scope.STATIC, doc="per-request timeout"),
+]
+
+_LIVE = [
+    Signal("error_rate", t.PERCENT, Scope.LIVE, windowed=True, doc="failed share of attempts"),
+    Signal("success_rate", t.PERCENT, Scope.LIVE, windowed=True, doc="successful share"),
+    Signal("latency.p50", t.DURATION, Scope.LIVE, windowed=True, doc="median latency"),
+    Signal("latency.p95", t.DURATION, Scope.LIVE, windowed=True, doc="95th percentile latency"),
+    Signal("latency.p99", t.DURATION, Scope.LIVE, windowed=True, doc="99th percentile latency"),
+    Signal("latency.mean", t.DURATION, Scope.LIVE, windowed=True, doc="mean latency"),
+    Signal("requests", t.NUMBER, Scope.LIVE, windowed=True, doc="attempts in the window"),
+    Signal("spend", t.MONEY, Scope.LIVE, windowed=True, doc="spend in the window"),
+    Signal("in_flight", t.NUMBER, Scope.LIVE, doc="attempts under way"),
+    Signal("rpm.used", t.NUMBER, Scope.LIVE, doc="requests this minute (reserved at dispatch)"),
+    Signal("rpm.remaining", t.NUMBER, Scope.LIVE, doc="requests left this minute"),
+    Signal("rpd.used", t.NUMBER, Scope.LIVE, doc="requests today"),
+    Signal("rpd.remaining", t.NUMBER, Scope.LIVE, doc="requests left today"),
+    Signal("tpm.used", t.TOKENS, Scope.LIVE, doc="tokens this minute"),
+    Signal("tpm.remaining", t.TOKENS, Scope.LIVE, doc="tokens left this minute"),
+    Signal("breaker.state", t.STRING, Scope.LIVE, doc='"closed", "open" or "half_open"'),
+    Signal("breaker.open", t.BOOL, Scope.LIVE, doc="the breaker refuses calls"),
+    Signal("breaker.half_open", t.BOOL, Scope.LIVE, doc="the breaker admits probes only"),
+    Signal("estimated_cost", t.MONEY, Scope.LIVE, doc="estimated cost of this request here"),
+    Signal("cost", t.MONEY, Scope.LIVE, doc="same as estimated_cost"),
+]
+
+CATALOG: dict[str, Signal] = {s.name: s for s in (*_REQUEST, *_STATIC, *_LIVE)}
+
+
+def lookup(dotted: str) -> Signal | None:
+    """The signal named ``dotted``; ``provider.x`` is ``x``; any ``request.metadata.KEY``."""
+    if dotted.startswith("provider."):
+        dotted = dotted[len("provider.") :]
+    if dotted.startswith("request.metadata.") and dotted.count(".") >= 2:
+        return Signal(dotted, t.ANY, Scope.REQUEST, doc="caller-supplied metadata")
+    return CATALOG.get(dotted)
+
+
+def names_in_scope() -> list[str]:
+    return [*CATALOG, "request.metadata.KEY"]
