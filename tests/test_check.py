@@ -1,0 +1,250 @@
+"""Layer 4: the checker — names, types and units, scopes, values, structure, bounds."""
+
+from __future__ import annotations
+
+import pytest
+
+from llmpool_policy.semantics import CheckedPolicy, ProviderFacts, check
+from llmpool_policy.syntax import parse
+
+PROVIDERS = [
+    ProviderFacts(
+        "openai-gpt4o",
+        {"name": "openai-gpt4o", "type": "openai", "priority": 1, "context_window": 128_000,
+         "supports.vision": True, "input_price": 0.005, "timeout": 30.0},
+    ),
+    ProviderFacts(
+        "anthropic-sonnet",
+        {"name": "anthropic-sonnet", "type": "anthropic", "priority": 2, "context_window": 200_000,
+         "supports.vision": True, "input_price": 0.003, "timeout": 60.0},
+    ),
+    ProviderFacts(
+        "groq-llama",
+        {"name": "groq-llama", "type": "groq", "priority": 3, "context_window": 8_000,
+         "supports.vision": False, "input_price": 0.0005, "timeout": 10.0},
+    ),
+]  # fmt: skip
+
+
+def run(text: str, providers: list[ProviderFacts] | None = None) -> CheckedPolicy:
+    return check(parse('policy "t"\n' + text, "t.policy"), providers)
+
+
+def codes(text: str, providers: list[ProviderFacts] | None = None) -> list[str]:
+    return [d.code for d in run(text, providers).diagnostics]
+
+
+CATCH_ALL = "\nroute default { use all }"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # types and units
+        ("route r when request.input_tokens > 100k { use all }", []),
+        ("route r when request.input_tokens > 100000 { use all }", []),
+        ("route r when request.input_tokens > 1m { use all }", []),  # 1m reads as a million here
+        ("route r when request.input_tokens > 5s { use all }", ["E201"]),
+        ("route r when request.images > 5% { use all }", ["E201"]),
+        ('route r when request.model == 3 { use all }', ["E201"]),
+        ("route r when request.tags > 1 { use all }", ["E201"]),
+        ("route r when request.images { use all }", ["E202"]),
+        ("route r when request.stream and request.images > 0 { use all }", []),
+        ('route r when "batch" in request.tags { use all }', []),
+        ('route r when "b" in request.model { use all }', []),
+        ("route r when 3 in request.images { use all }", ["E206"]),
+        ('route r when request.metadata.team == "x" { use all }', []),
+        ("route r when request.metadata == 1 { use all }", ["E106"]),
+        ("route r when request.imgaes > 0 { use all }", ["E106"]),
+        # scopes
+        ("route r when error_rate(5m) > 5% { use all }", ["E204"]),
+        ("route r when priority < 2 { use all }", ["E204"]),
+        ("group g = providers where request.images > 0\nroute r { use g }", ["E204"]),
+        ("group g = providers where error_rate > 1%\nroute r { use g }", ["E204"]),
+        ("route r { use providers where context_window >= request.input_tokens }", []),
+        ("route r { use providers where breaker.open }", ["E204"]),
+        ("route r { use all skip when error_rate(5m) > 5% or latency.p95(5m) > 3s }", []),
+        ("route r { use all skip when error_rate(5m) > 0.05 }", ["E201"]),
+        ("route r { use all skip when latency.p95 > 3 }", ["E201"]),
+        ("route r { use all skip when spend(1h) > $10 }", []),
+        ("route r { use all skip when spend(1h) > 10s }", ["E201"]),
+        ("route r { use all order by cost, success_rate(5m) desc, latency.p50 }", []),
+        # metric windows
+        ("route r { use all skip when in_flight(5m) > 3 }", ["E203"]),
+        ("route r { use all skip when error_rate(5m, 1m) > 3% }", ["E203"]),
+        ("route r { use all skip when error_rate(5) > 3% }", ["E203"]),
+        ("route r { use all skip when eror_rate(5m) > 3% }", ["E107"]),
+        # values
+        ("route r { use all split a 60%, b 30% }", ["E302"]),
+        ("route r { use all split a 60%, b 40% }", []),
+        ("retry q { attempts 0 }\nroute r { use all retry q }", ["E303"]),
+        ("retry q { attempts 2.5 }\nroute r { use all retry q }", ["E303"]),
+        ("retry q { backoff exponential 8s .. 1s }\nroute r { use all retry q }", ["E304"]),
+        ("retry q { backoff constant 0s }\nroute r { use all retry q }", ["E301"]),
+        ("retry q { on 600 }\nroute r { use all retry q }", ["E306"]),
+        ("retry q { on 504..500 }\nroute r { use all retry q }", ["E306"]),
+        ("retry q { on rate_limted }\nroute r { use all retry q }", ["E108"]),
+        ("retry q { on auth }\nroute r { use all retry q }", ["W105"]),
+        ("route r { use all failover on 401 }", ["W105"]),
+        ("breaker b { open at 150% errors within 1m }\nroute r { use all breaker b }", ["E305"]),
+        ("limits { max cost $0 per request }\nroute r { use all }", ["E307"]),
+        ("budget b = $0 per day\nroute r { use all }", ["E307"]),
+        ("retry q { attempts 2 attempts 3 }\nroute r { use all retry q }", ["E111"]),
+        ("route r { use all use all }", ["E111"]),
+        # names
+        ("route r { use fsat }", ["E102"]),
+        ("route r { use all retry standrd }", ["E103"]),
+        ("route r { use all breaker dflt }", ["E104"]),
+        ("route r { use all on exhausted fallback nowhere }", ["E105"]),
+        ("route r when request.stream { use all }\nroute r { use all }", ["E110"]),
+        ("route r { use all }\nassert max_cals <= 3", ["E109"]),
+        ("group g = [a]\nroute r { use all }", ["W101"]),
+        ("retry q { attempts 2 }\nroute r { use all }", ["W101"]),
+        ("retry default { attempts 2 }\nroute r { use all }", []),  # applies to every route
+        # structure
+        ("route a { use all }\nroute b when request.images > 0 { use all }", ["E401"]),
+        ("route a when request.images > 0 { use all }", ["E402"]),
+        ("", ["E402"]),
+        (
+            "route a when request.images > 0 { use all }\n"
+            "route b when request.images > 0 { use all }\nroute c { use all }",
+            ["W102"],
+        ),
+        ("route a when false { use all }\nroute c { use all }", ["E401"]),
+        ("route a { use all on exhausted fallback a }", ["E403"]),
+        (
+            "route a when request.images > 0 { use all on exhausted fallback b }\n"
+            "route b { use all on exhausted fallback a }",
+            ["E403"],
+        ),
+    ],
+)
+def test_rules(text: str, expected: list[str]) -> None:
+    if text.startswith("route r when") and "\nroute" not in text:
+        text += CATCH_ALL
+    assert codes(text) == expected
+
+
+def test_missing_header_is_a_warning() -> None:
+    checked = check(parse("route d { use all }"))
+    assert [d.code for d in checked.diagnostics] == ["W103"]
+    assert checked.ok
+
+
+def test_fallback_cycle_prints_the_cycle() -> None:
+    checked = run(
+        "route a when request.images > 0 { use all on exhausted fallback b }\n"
+        "route b when request.stream { use all on exhausted fallback c }\n"
+        "route c { use all on exhausted fallback a }"
+    )
+    (d,) = checked.diagnostics
+    assert d.message == "fallback cycle: a -> b -> c -> a"
+
+
+def test_fallback_only_routes_may_follow_the_catch_all() -> None:
+    assert codes("route a { use all on exhausted fallback b }\nroute b { use all }") == []
+
+
+def test_did_you_mean_against_config() -> None:
+    checked = run("route r { use [opnai-gpt4o] }", PROVIDERS)
+    (d,) = checked.diagnostics
+    assert (d.code, d.message, d.help) == (
+        "E101",
+        "unknown provider 'opnai-gpt4o'",
+        "did you mean 'openai-gpt4o'?",
+    )
+    assert d.span is not None and d.span.column == 16
+
+
+def test_split_arms_checked_against_config_and_use() -> None:
+    assert codes("route r { split openai-gpt4o 50%, groq-lama 50% }", PROVIDERS) == ["E101"]
+    assert codes(
+        "route r { use [openai-gpt4o] split openai-gpt4o 50%, groq-llama 50% }", PROVIDERS
+    ) == ["E405"]
+
+
+def test_group_shadowing_a_provider() -> None:
+    text = "group groq-llama = [openai-gpt4o]\nroute r { use groq-llama }"
+    assert codes(text, PROVIDERS) == ["E112"]
+
+
+def test_empty_selection_warns_with_config() -> None:
+    text = "route r { use providers where context_window > 1M }"
+    assert codes(text, PROVIDERS) == ["W104"]
+    assert codes(text) == []
+
+
+# ---- bounds -----------------------------------------------------------------------------------
+
+RETRY = "retry standard { attempts 3 backoff exponential 1s .. 4s on timeout }\n"
+
+
+def test_bounds_multiply_attempts_candidates_and_hops() -> None:
+    checked = run(
+        RETRY
+        + "route a when request.images > 0 { use [openai-gpt4o, groq-llama] retry standard "
+        "on exhausted fallback b }\n"
+        "route b { use [anthropic-sonnet] retry standard timeout 10s }",
+        PROVIDERS,
+    )
+    a = checked.bounds.for_route("a")
+    b = checked.bounds.for_route("b")
+    assert a is not None and b is not None
+    assert (a.candidates, a.tries_per_provider, a.hops) == (2, 3, 1)
+    assert a.calls.value == 2 * 3 + 1 * 3
+    # a: each provider 3 tries of max(30, 10)=30s plus sleeps 1s + 2s; b: 3 x 10s + 1s + 2s
+    assert a.time.value == 2 * (3 * 30 + 3) + (3 * 10 + 3)
+    assert b.calls.value == 3
+    assert checked.bounds.calls.value == 9
+
+
+def test_max_attempts_caps_the_whole_chain() -> None:
+    checked = run(
+        RETRY
+        + "limits { max attempts 4 deadline 50s }\n"
+        + "route a { use [openai-gpt4o, groq-llama] retry standard on exhausted fallback b }\n"
+        "route b { use [anthropic-sonnet] retry standard }",
+        PROVIDERS,
+    )
+    a = checked.bounds.for_route("a")
+    assert a is not None
+    assert a.calls.value == 4
+    assert a.time.value == 50
+
+
+def test_failover_off_tries_one_provider() -> None:
+    checked = run(RETRY + "route a { use all retry standard failover off }", PROVIDERS)
+    assert checked.bounds.calls.value == 3
+
+
+def test_unknown_without_config_then_known_with_it() -> None:
+    text = RETRY + "route a { use all retry standard }\nassert max_calls <= 6"
+    without = run(text)
+    assert without.bounds.calls.value is None
+    assert [d.code for d in without.diagnostics] == ["W106"]
+    with_config = run(text, PROVIDERS)
+    assert with_config.bounds.calls.value == 9
+    (d,) = with_config.diagnostics
+    assert d.code == "E404"
+    assert "worst case is 9" in d.message
+
+
+def test_assert_passes_and_fails_on_time() -> None:
+    base = RETRY + "limits { deadline 45s }\nroute a { use all retry standard }\n"
+    assert codes(base + "assert max_time <= 45s", PROVIDERS) == []
+    assert codes(base + "assert max_time <= 44s", PROVIDERS) == ["E404"]
+    assert codes(base + "assert max_time <= 3", PROVIDERS) == ["E201"]
+
+
+def test_route_level_assert_uses_route_bounds() -> None:
+    text = "route a { use [openai-gpt4o] assert max_calls <= 1 assert max_hops <= 0 }"
+    assert codes(text) == []
+
+
+def test_retry_after_cap_counts_as_sleep() -> None:
+    text = (
+        "retry r { attempts 2 backoff constant 1s honor retry_after up to 20s }\n"
+        "route a { use [openai-gpt4o] retry r timeout 5s }"
+    )
+    checked = run(text)
+    assert checked.bounds.time.value == 2 * 5 + 20
