@@ -6,7 +6,7 @@ In the manner of jsonschema's keyword validators: every rule is a generator over
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..diagnostics import Diagnostic, Severity, Span, sort_diagnostics
@@ -15,7 +15,7 @@ from .bounds import PolicyBounds, compute_bounds
 from .env import ProviderFacts, Symbols, build_symbols
 from .resolve import resolve_group
 from .signals import CLIENT_ERROR_CLASSES, ERROR_CLASSES, Scope
-from .suggest import did_you_mean
+from .suggest import closest, did_you_mean
 from .typecheck import ExprChecker
 
 __all__ = ["BOUND_NAMES", "RULES", "CheckedPolicy", "check"]
@@ -363,9 +363,9 @@ def expressions(ctx: Context) -> Iterator[Diagnostic]:
     request = frozenset({Scope.REQUEST})
     for decl in ctx.policy.decls:
         if isinstance(decl, ast.GroupDecl) and isinstance(decl.value, ast.Selector):
-            checker.condition(decl.value.condition, static, "a selector")
+            checker.condition(decl.value.condition, static, "a group's selector")
         elif isinstance(decl, ast.BudgetDecl) and decl.key is not None:
-            checker.type_of(decl.key, request)
+            checker.value(decl.key, request, "a budget key")
         elif isinstance(decl, ast.RouteDecl) and decl.condition is not None:
             checker.condition(decl.condition, request, "a route's `when`")
     for _route, stmt in _route_stmts(ctx):
@@ -376,9 +376,9 @@ def expressions(ctx: Context) -> Iterator[Diagnostic]:
             checker.condition(stmt.condition, ALL_SCOPES, f"`{word} when`")
         elif isinstance(stmt, ast.OrderBy):
             for key in stmt.keys:
-                checker.type_of(key.expr, ALL_SCOPES)
+                checker.value(key.expr, ALL_SCOPES, "`order by`")
         elif isinstance(stmt, ast.Split) and stmt.by is not None:
-            checker.type_of(stmt.by, request)
+            checker.value(stmt.by, request, "a split key")
     yield from found
 
 
@@ -630,10 +630,18 @@ def route_order(ctx: Context) -> Iterator[Diagnostic]:
 
 
 def _fallback_targets(ctx: Context) -> set[str]:
-    targets = {s.route.value for _r, s in _route_stmts(ctx) if isinstance(s, ast.Fallback)}
+    """Routes named as fallbacks. A misspelt target (already E105) counts for the route it was
+    most likely meant to name, so one typo does not also report that route unreachable."""
+    named = {s.route.value for _r, s in _route_stmts(ctx) if isinstance(s, ast.Fallback)}
     for budget in ctx.symbols.budgets.values():
         if isinstance(budget.breach, ast.BreachFallback):
-            targets.add(budget.breach.route.value)
+            named.add(budget.breach.route.value)
+    routes = ctx.symbols.routes
+    targets = set()
+    for name in named:
+        meant = name if name in routes else closest(name, routes)
+        if meant is not None:
+            targets.add(meant)
     return targets
 
 
@@ -794,11 +802,20 @@ def unused(ctx: Context) -> Iterator[Diagnostic]:
             used["retry"].add(stmt.name.value)
         elif isinstance(stmt, ast.BreakerRef):
             used["breaker"].add(stmt.name.value)
-    for kind, table in (
+    tables: tuple[tuple[str, Mapping[str, ast.GroupDecl | ast.RetryDecl | ast.BreakerDecl]], ...]
+    tables = (
         ("group", ctx.symbols.groups),
         ("retry", ctx.symbols.retries),
         ("breaker", ctx.symbols.breakers),
-    ):
+    )
+    providers = ctx.symbols.providers or {}
+    for kind, table in tables:
+        # A misspelt reference (already reported as unknown) uses what it was meant to name.
+        for ref in list(used[kind]):
+            if ref not in table and ref not in providers and ref != "default":
+                meant = closest(ref, table)
+                if meant is not None:
+                    used[kind].add(meant)
         for name, decl in table.items():
             if name not in used[kind]:
                 yield ctx.warning(
@@ -830,6 +847,8 @@ def empty_sets(ctx: Context) -> Iterator[Diagnostic]:
     if ctx.symbols.providers is None:
         return
     for expr, _ in _group_exprs(ctx):
+        if isinstance(expr, ast.GroupRef) and expr.name.value in ctx.symbols.groups:
+            continue  # an empty group is reported once, where it is declared
         resolved = resolve_group(expr, ctx.symbols)
         if resolved.names is not None and not resolved.names and not resolved.per_request:
             yield ctx.warning(
