@@ -18,11 +18,16 @@ from .suggest import did_you_mean
 
 __all__ = ["ExprChecker", "literal_type"]
 
-_WHERE = {
-    frozenset({Scope.STATIC}): "a group declaration (resolved when the policy is compiled)",
-    frozenset({Scope.REQUEST}): "this place (only request fields are known here)",
-    frozenset({Scope.STATIC, Scope.REQUEST}): "a `use` selector (no live metrics here)",
+_WHY = {
+    frozenset({Scope.STATIC}): "a group is resolved when the policy is compiled: only provider "
+    "attributes are known then",
+    frozenset({Scope.REQUEST}): "only request fields are known here: it is evaluated before any "
+    "provider is picked",
+    frozenset({Scope.STATIC, Scope.REQUEST}): "a `use` selector sees provider attributes and the "
+    "request, but no live metrics",
 }
+
+_VERBS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide"}
 
 _SCOPE_WORDS = {
     Scope.REQUEST: "a request field",
@@ -53,14 +58,30 @@ class ExprChecker:
     def __init__(self, path: str, emit: Callable[[Diagnostic], None]) -> None:
         self.path = path
         self.emit = emit
+        self._place: str | None = None  # where the expression being checked stands, in words
 
-    def _error(self, code: str, message: str, span: Span, help: str | None = None) -> t.Type:
-        self.emit(Diagnostic(code, message, span, self.path, help=help))
+    def _error(
+        self,
+        code: str,
+        message: str,
+        span: Span,
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> t.Type:
+        self.emit(Diagnostic(code, message, span, self.path, help=help, notes=notes))
         return t.UNKNOWN
+
+    def value(self, expr: ast.Expr, scopes: Set[Scope], where: str) -> t.Type:
+        """The type of ``expr`` standing at ``where`` (e.g. "a budget key"), for messages."""
+        outer, self._place = self._place, where
+        try:
+            return self.type_of(expr, scopes)
+        finally:
+            self._place = outer
 
     def condition(self, expr: ast.Expr, scopes: Set[Scope], what: str) -> None:
         """An expression that must be true/false, e.g. a ``when`` or ``skip when``."""
-        got = self.type_of(expr, scopes)
+        got = self.value(expr, scopes, what)
         if got.kind not in (t.Kind.BOOL, t.Kind.UNKNOWN, t.Kind.ANY):
             self._error(
                 "E202",
@@ -118,12 +139,14 @@ class ExprChecker:
             )
             return None
         if signal.scope not in scopes:
-            where = _WHERE.get(frozenset(scopes), "here")
+            why = _WHY.get(frozenset(scopes))
+            where = self._place or "here"
             self._error(
                 "E204",
                 f"'{dotted}' is {_SCOPE_WORDS[signal.scope]} and cannot be used in {where}",
                 path.span,
                 help=_scope_help(signal.scope, scopes),
+                notes=(why,) if why is not None else (),
             )
             return None
         return signal
@@ -163,10 +186,17 @@ class ExprChecker:
             isinstance(arg, ast.Literal)
             and arg.kind in (ast.LiteralKind.DURATION, ast.LiteralKind.MINUTES_OR_MILLIONS)
         ):
+            bare = isinstance(arg, ast.Literal) and arg.kind in (
+                ast.LiteralKind.INT,
+                ast.LiteralKind.FLOAT,
+            )
             return self._error(
                 "E203",
                 f"the window of '{dotted}' must be a duration literal, like 5m",
                 arg.span,
+                help=f"give the window a unit: {dotted}({arg.text}m) or {dotted}({arg.text}s)"
+                if bare and isinstance(arg, ast.Literal)
+                else None,
             )
         if arg.seconds() <= 0:
             return self._error("E301", "a window must be longer than zero", arg.span)
@@ -231,7 +261,7 @@ class ExprChecker:
         if result is None:
             return self._error(
                 "E201",
-                f"cannot compute {t.describe(left)} {op} {t.describe(right)}",
+                f"cannot {_VERBS.get(op, 'combine')} {t.describe(left)} and {t.describe(right)}",
                 expr.span,
                 help=t.unit_hint(left, right),
             )

@@ -132,6 +132,8 @@ def arithmetic_result(op: str, a: Type, b: Type) -> Type | None:
 
 
 def describe(t: Type) -> str:
+    if t.kind is Kind.MONEY:
+        return "an amount of money"
     article = "an" if str(t)[0] in "aeiou" else "a"
     return f"{article} {t}"
 
@@ -152,4 +154,9 @@ def unit_hint(expected: Type, got: Type) -> str | None:
         return f"compare with {describe(got)}, like {_EXAMPLES[got.kind]}"
     if got.kind is Kind.MINUTES_OR_MILLIONS:
         return "`m` means minutes or millions of tokens by context; write 1M for a million tokens"
+    if expected.kind in _EXAMPLES and got.kind in _EXAMPLES:
+        return (
+            f"the left side is {describe(expected)}, so the right side must be one too, "
+            f"like {_EXAMPLES[expected.kind]}"
+        )
     return None
