@@ -1,0 +1,131 @@
+"""Secrets: a value type that never prints itself, and ``${VAR}`` expansion from the environment.
+
+Keys reach the configuration through the environment (``"${OPENAI_API_KEY}"`` in any string, or
+``api_key_env``), are expanded once at load, and from then on live only inside :class:`Secret`,
+whose repr, str, pydantic dump and JSON schema all hide the value. Code that must send the key
+asks for it by name: ``secret.reveal()``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
+
+__all__ = ["MASK", "Interpolation", "Secret", "interpolate"]
+
+MASK = "**********"
+
+
+class Secret:
+    """A string that does not show itself: in reprs, logs, tracebacks and dumps it is ``MASK``."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        if not isinstance(value, str):
+            raise TypeError("a Secret holds a string")
+        self._value = value
+
+    def reveal(self) -> str:
+        """The real value, for the one place that must send it (the provider's auth header)."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret('{MASK}')"
+
+    def __str__(self) -> str:
+        return MASK
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Secret):
+            return NotImplemented
+        return hmac.compare_digest(self._value.encode(), other._value.encode())
+
+    def __hash__(self) -> int:
+        return hash((Secret, len(self._value)))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError("a Secret cannot be pickled; pass the environment variable instead")
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: type[Any], handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        def validate(value: object) -> Secret:
+            if isinstance(value, Secret):
+                return value
+            if isinstance(value, str):
+                return Secret(value)
+            raise ValueError("must be a string")
+
+        return core_schema.no_info_plain_validator_function(
+            validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda _s: MASK),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "writeOnly": True}
+
+
+_TOKEN = re.compile(r"\$\$\{|\$\{(?P<name>[^}]*)(?P<close>\}?)")
+_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    """The document with every ``${VAR}`` expanded, plus what could not be expanded, by place.
+
+    ``missing`` and ``malformed`` hold ``(path, text)`` pairs: the path (keys and indexes) of the
+    string and the variable name or the bad placeholder. Unexpanded placeholders stay as written.
+    """
+
+    data: object
+    missing: tuple[tuple[tuple[str | int, ...], str], ...]
+    malformed: tuple[tuple[tuple[str | int, ...], str], ...]
+
+
+def interpolate(data: object, env: Mapping[str, str]) -> Interpolation:
+    """Expand ``${VAR}`` in every string value (never in keys); ``$${`` writes a literal ``${``."""
+    missing: list[tuple[tuple[str | int, ...], str]] = []
+    malformed: list[tuple[tuple[str | int, ...], str]] = []
+
+    def expand(text: str, path: tuple[str | int, ...]) -> str:
+        if "$" not in text:
+            return text
+
+        def replace(match: re.Match[str]) -> str:
+            if match.group(0) == "$${":
+                return "${"
+            name = match.group("name")
+            if not match.group("close") or not _VAR_NAME.fullmatch(name):
+                malformed.append((path, match.group(0)))
+                return match.group(0)
+            value = env.get(name)
+            if value is None:
+                missing.append((path, name))
+                return match.group(0)
+            return value
+
+        return _TOKEN.sub(replace, text)
+
+    def walk(node: object, path: tuple[str | int, ...]) -> object:
+        if isinstance(node, str):
+            return expand(node, path)
+        if isinstance(node, dict):
+            return {key: walk(value, (*path, key)) for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value, (*path, index)) for index, value in enumerate(node)]
+        return node
+
+    result = walk(data, ())
+    return Interpolation(result, tuple(missing), tuple(malformed))
