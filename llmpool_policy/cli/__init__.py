@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from . import check_cmd, config_cmd
+from . import check_cmd, config_cmd, fmt_cmd
 
 __all__ = ["main"]
 
@@ -22,6 +22,7 @@ EXIT_USAGE = 2
 # Each module exposes `register(subparsers)`, which adds its parser and sets `func`.
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None], ...] = (
     check_cmd.register,
+    fmt_cmd.register,
     config_cmd.register,
 )
 

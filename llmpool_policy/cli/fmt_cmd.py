@@ -1,0 +1,93 @@
+"""`llmpool-policy fmt`: rewrite policies in the canonical layout, or report which would change.
+
+Every file named is handled (one bad file does not stop the rest); the exit code is the worst
+seen: 0 nothing to do (or everything rewritten), 1 a file would change under --check or --diff,
+or does not parse (it is left untouched), 2 a file cannot be read or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+
+from ..diagnostics import Source
+from ..syntax import try_parse
+from ..syntax.formatter import format_policy
+from ._output import print_diagnostics
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "fmt",
+        help="format policy files in the canonical layout",
+        description="Rewrite policies in the canonical layout (in place, only files that change). "
+        "Comments and meaning are kept. Exit 0 when done, 1 when --check/--diff find a file "
+        "that would change or a file does not parse, 2 on I/O errors.",
+    )
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--check", action="store_true", help="list files that would change; write nothing"
+    )
+    mode.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
+    parser.add_argument("files", nargs="+", metavar="POLICY")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    status = 0
+    for name in args.files:
+        try:
+            # newline="" so CRLF line endings count as a difference (the layout uses "\n").
+            with open(name, encoding="utf-8", newline="") as src:
+                text = src.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"llmpool-policy: cannot read {name}: {exc}", file=sys.stderr)
+            status = 2
+            continue
+        policy, diagnostics = try_parse(text, name)
+        if policy is None:
+            # A file that does not parse is never touched: there is no AST to print from.
+            print_diagnostics(diagnostics, {name: Source(name, text)}, "text", sys.stderr)
+            print(f"llmpool-policy: {name} was not formatted: it does not parse", file=sys.stderr)
+            status = max(status, 1)
+            continue
+        formatted = format_policy(policy)
+        if formatted == text:
+            continue
+        if args.check:
+            print(f"would reformat {name}")
+            status = max(status, 1)
+        elif args.diff:
+            sys.stdout.write(_unified_diff(name, text, formatted))
+            status = max(status, 1)
+        else:
+            try:
+                # newline="" so the file gets exactly our "\n" endings on every platform.
+                with open(name, "w", encoding="utf-8", newline="") as out:
+                    out.write(formatted)
+            except OSError as exc:
+                print(f"llmpool-policy: cannot write {name}: {exc}", file=sys.stderr)
+                status = 2
+                continue
+            print(f"reformatted {name}")
+    return status
+
+
+def _unified_diff(name: str, before: str, after: str) -> str:
+    """A unified diff that `patch` accepts, marking a last line with no newline as diff does."""
+    lines = difflib.unified_diff(
+        _lines(before),
+        _lines(after),
+        fromfile=name,
+        tofile=name,
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _lines(text: str) -> list[str]:
+    """Lines split at "\n" only (str.splitlines also splits at form feeds and the like)."""
+    parts = text.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
