@@ -41,7 +41,10 @@ _TERMINAL_WORDS: dict[str, str] = {
 
 # Statements that may start at the top level; recovery resumes at the next one of these.
 _TOP_KEYWORDS = ("policy", "group", "retry", "breaker", "limits", "budget", "route", "assert")
-_TOP_START = re.compile(r"^[ \t]*(" + "|".join(_TOP_KEYWORDS) + r")\b")
+_TOP_START = re.compile(r"^([ \t]*)(" + "|".join(_TOP_KEYWORDS) + r")\b")
+# Keywords that never start a statement inside a block, so they start a new top-level one even
+# when a block before them was left open.
+_TOP_ONLY = frozenset({"policy", "group", "budget", "route"})
 _MAX_SYNTAX_ERRORS = 20
 
 
@@ -468,22 +471,27 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
     if isinstance(err, UnexpectedToken):
         tok = err.token
         if tok.type == "$END":
-            line = text.count("\n") + 1
-            col = len(text.rsplit("\n", 1)[-1]) + 1
+            return _end_of_file(text, path, _expected_suffix(err.expected))
+        unnamed = _unnamed_route(text, tok)
+        if unnamed is not None:
             return Diagnostic(
-                "E002",
-                "the file ends too early" + _expected_suffix(err.expected),
-                Span.point(line, col, len(text)),
+                "E001",
+                "this route has no name",
+                unnamed,
                 path,
-                help="a block may be missing its closing '}'",
+                help="name it before `when`: `route NAME when ...`, e.g. `route vision when ...`",
             )
         expected = _describe_expected(err.expected)
+        help = _hint_for(tok, err.expected)
+        after = text[tok.end_pos or 0 : (tok.end_pos or 0) + 1]
+        if str(tok) == "=" and after in ("<", ">"):
+            help = f"write {after}= (the comparison comes first, then =)"
         return Diagnostic(
             "E001",
             f"unexpected {_token_words(tok)}" + (f": expected {expected}" if expected else " here"),
             _tok_span(tok),
             path,
-            help=_hint_for(tok, err.expected),
+            help=help,
         )
     if isinstance(err, UnexpectedCharacters):
         pos = err.pos_in_stream or 0
@@ -503,15 +511,21 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
             "E003", f"unexpected character {char!r}{expected}", span, path, help=_char_hint(char)
         )
     if isinstance(err, UnexpectedEOF):
-        line = text.count("\n") + 1
-        col = len(text.rsplit("\n", 1)[-1]) + 1
-        return Diagnostic(
-            "E002",
-            "the file ends too early" + _expected_suffix(set(err.expected)),
-            Span.point(line, col, len(text)),
-            path,
-        )
+        return _end_of_file(text, path, _expected_suffix(set(err.expected)))
     return Diagnostic("E001", str(err).splitlines()[0], None, path)  # pragma: no cover
+
+
+def _unnamed_route(text: str, tok: Token) -> Span | None:
+    """`route when ...`: the lexer took `when` for the route's name; the span of `when`."""
+    start = tok.start_pos or 0
+    line_start = text.rfind("\n", 0, start) + 1
+    m = re.fullmatch(r"(\s*route\s+)when\s+", text[line_start:start])
+    if m is None:
+        return None
+    begin = line_start + m.end(1)
+    line = tok.line or 1
+    column = begin - line_start + 1
+    return Span(line, column, line, column + 4, begin, begin + 4)
 
 
 def _hint_for(tok: Token, expected: set[str] | frozenset[str]) -> str | None:
@@ -528,6 +542,8 @@ def _hint_for(tok: Token, expected: set[str] | frozenset[str]) -> str | None:
     if tok.type in {"INT", "FLOAT"} and "MONEY" in expected:
         return f"amounts of money start with $: ${tok}"
     if tok.type in {"INT", "FLOAT"} and "PERCENT" in expected:
+        if tok.type == "FLOAT" and float(tok) < 1:
+            return f"write a percentage: the fraction {tok} is {float(tok) * 100:g}%"
         return f"write a percentage: {tok}%"
     if "RBRACE" in expected and tok.type in {"POLICY", "GROUP", "ROUTE", "BUDGET", "LIMITS"}:
         return "the block before this line may be missing its closing '}'"
@@ -551,6 +567,76 @@ def _blank(text: str, start: int, end: int) -> str:
     return text[:start] + re.sub(r"[^\n]", " ", text[start:end]) + text[end:]
 
 
+def _brace_depths(text: str) -> tuple[list[int], list[int]]:
+    """The block depth at the start of each line, and the offsets of the '{' left open at the
+    end. Braces inside strings and comments do not count; a stray '}' never goes below zero."""
+    depths = [0]
+    open_at: list[int] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            depths.append(len(open_at))
+        elif ch == "#":
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch == '"':
+            i += 1
+            while i < n and text[i] not in '"\n':
+                i += 2 if text[i] == "\\" else 1
+            if i < n and text[i] == "\n":
+                continue
+        elif ch == "{":
+            open_at.append(i)
+        elif ch == "}" and open_at:
+            open_at.pop()
+        i += 1
+    return depths, open_at
+
+
+def _statement_starts(text: str, lines: list[str]) -> list[int]:
+    """Indices of lines that start a top-level statement.
+
+    A keyword line outside any block starts one; so does a line whose keyword cannot stand in a
+    block (`route`, `group`, ...) or that is not indented, which is how a block left open shows.
+    An indented `retry standard` inside a route is not one.
+    """
+    depths, _ = _brace_depths(text)
+    starts = []
+    for i, line in enumerate(lines):
+        m = _TOP_START.match(line)
+        if m is None:
+            continue
+        depth = depths[i] if i < len(depths) else 0
+        if depth == 0 or m.group(2) in _TOP_ONLY or not m.group(1):
+            starts.append(i)
+    return starts
+
+
+def _end_of_file(text: str, path: str, expected: str) -> Diagnostic:
+    """E002 at the end of the last text, naming the block left open (or the unfinished line)."""
+    body = text.rstrip()
+    line = body.count("\n") + 1
+    col = len(body.rsplit("\n", 1)[-1]) + 1
+    _, open_at = _brace_depths(text)
+    if open_at:
+        opened = text.count("\n", 0, open_at[-1]) + 1
+        help = f"the block opened with '{{' on line {opened} is missing its closing '}}'"
+    else:
+        lines = text.splitlines(keepends=True)
+        starts = _statement_starts(text, lines)
+        last = starts[-1] + 1 if starts else line
+        help = f"the statement that starts on line {last} is not finished"
+    return Diagnostic(
+        "E002",
+        "the file ends too early" + expected,
+        Span.point(line, col, len(body)),
+        path,
+        help=help,
+    )
+
+
 def _statement_bounds(text: str, error_offset: int) -> tuple[int, int]:
     """The top-level statement to drop so parsing can resume after an error.
 
@@ -565,7 +651,7 @@ def _statement_bounds(text: str, error_offset: int) -> tuple[int, int]:
         pos += len(line)
     if not offsets:
         return 0, 0
-    starts = [i for i, line in enumerate(lines) if _TOP_START.match(line)]
+    starts = _statement_starts(text, lines)
     err_line = max(0, sum(1 for o in offsets if o <= error_offset) - 1)
     at_statement_start = err_line in starts and text[offsets[err_line] : error_offset].strip() == ""
     if at_statement_start:
