@@ -486,6 +486,10 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
         after = text[tok.end_pos or 0 : (tok.end_pos or 0) + 1]
         if str(tok) == "=" and after in ("<", ">"):
             help = f"write {after}= (the comparison comes first, then =)"
+        _, still_open = _brace_depths(text[: tok.start_pos or 0])
+        if help is not None and help.startswith("the block before") and still_open:
+            opened = text.count("\n", 0, still_open[-1]) + 1
+            help = f"the block opened with '{{' on line {opened} is missing its closing '}}'"
         return Diagnostic(
             "E001",
             f"unexpected {_token_words(tok)}" + (f": expected {expected}" if expected else " here"),
