@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from ..errors import ConfigurationError
 from ._pointer import pointer
 from .checks import cross_checks
 from .checksum import config_checksum, normalise_checksum
-from .models import PoolConfig
+from .models import ENV_NAME_PATTERN, PoolConfig
 from .parse import parse_json
 from .schema import schema_diagnostics, sort_key
 from .secrets import Secret, interpolate
@@ -28,6 +29,7 @@ from .sources import ConfigSource, Unchanged, open_source
 __all__ = ["load_config", "parse_config", "poll_config", "validate_config_data"]
 
 log = logging.getLogger("llmpool_policy.config")
+_ENV_NAME = re.compile(ENV_NAME_PATTERN)
 
 _Parts = tuple[str | int, ...]
 
@@ -105,8 +107,8 @@ def _env_diagnostics(
         )
     for index, provider in enumerate(_list(data, "providers")):
         variable = provider.get("api_key_env") if isinstance(provider, dict) else None
-        if not isinstance(variable, str) or not variable:
-            continue
+        if not isinstance(variable, str) or not _ENV_NAME.search(variable):
+            continue  # the schema reports a bad name; never echo it (it may be a pasted key)
         value = env.get(variable)
         if value:
             continue

@@ -7,9 +7,11 @@ means "not given", and no default is ever taken because a value is falsy.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -44,8 +46,21 @@ DEFAULT_BASE_URLS: Final[dict[str, str]] = {
     "cohere": "https://api.cohere.ai/v1",
 }
 # The policy language's NAME token: policies refer to providers by these names.
-NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*$"
-ENV_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*$"
+# `(?!\n)` stops Python's `$` from accepting a trailing newline, as ECMA-262's `$` (editors) does.
+NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*$(?!\n)"
+ENV_NAME_PATTERN: Final = r"^[A-Za-z_][A-Za-z0-9_]*$(?!\n)"
+
+
+def _matching(pattern: str, what: str) -> AfterValidator:
+    """A pattern check with the schema's semantics (``re.search``, as jsonschema does)."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if compiled.search(value) is None:
+            raise ValueError(f"is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
 
 
 def _whole(value: object) -> object:
@@ -76,10 +91,12 @@ class ProviderConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
 
-    name: Annotated[str, Strict(), Field(pattern=NAME_PATTERN)]
+    name: Annotated[str, Strict(), _matching(NAME_PATTERN, "provider name")]
     type: ProviderType
     api_key: Secret | None = None
-    api_key_env: Annotated[str, Strict(), Field(pattern=ENV_NAME_PATTERN)] | None = None
+    api_key_env: (
+        Annotated[str, Strict(), _matching(ENV_NAME_PATTERN, "environment variable name")] | None
+    ) = None
     base_url: Text
     model: Text
     priority: NonNegInt = 1
@@ -104,7 +121,8 @@ class ProviderConfig(BaseModel):
     @classmethod
     def _default_base_url(cls, data: Any) -> Any:
         if isinstance(data, dict) and "base_url" not in data:
-            default = DEFAULT_BASE_URLS.get(data.get("type"))  # type: ignore[arg-type]
+            kind = data.get("type")
+            default = DEFAULT_BASE_URLS.get(kind) if isinstance(kind, str) else None
             if default is not None:
                 return {**data, "base_url": default}
         return data
