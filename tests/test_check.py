@@ -46,7 +46,7 @@ CATCH_ALL = "\nroute default { use all }"
         ("route r when request.input_tokens > 1m { use all }", []),  # 1m reads as a million here
         ("route r when request.input_tokens > 5s { use all }", ["E201"]),
         ("route r when request.images > 5% { use all }", ["E201"]),
-        ('route r when request.model == 3 { use all }', ["E201"]),
+        ("route r when request.model == 3 { use all }", ["E201"]),
         ("route r when request.tags > 1 { use all }", ["E201"]),
         ("route r when request.images { use all }", ["E202"]),
         ("route r when request.stream and request.images > 0 { use all }", []),
@@ -181,8 +181,7 @@ RETRY = "retry standard { attempts 3 backoff exponential 1s .. 4s on timeout }\n
 
 def test_bounds_multiply_attempts_candidates_and_hops() -> None:
     checked = run(
-        RETRY
-        + "route a when request.images > 0 { use [openai-gpt4o, groq-llama] retry standard "
+        RETRY + "route a when request.images > 0 { use [openai-gpt4o, groq-llama] retry standard "
         "on exhausted fallback b }\n"
         "route b { use [anthropic-sonnet] retry standard timeout 10s }",
         PROVIDERS,

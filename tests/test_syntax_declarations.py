@@ -126,5 +126,7 @@ def test_hash_inside_string_is_not_a_comment() -> None:
 
 def test_newlines_are_not_significant() -> None:
     one_line = parse("retry r { attempts 2 backoff constant 1s on timeout } route d { use all }")
-    many = parse("retry r {\n attempts 2\n backoff constant 1s\n on timeout\n}\nroute d {\n use all\n}")
+    many = parse(
+        "retry r {\n attempts 2\n backoff constant 1s\n on timeout\n}\nroute d {\n use all\n}"
+    )
     assert one_line == many
