@@ -40,11 +40,17 @@ def test_installed_wheel_checks_a_policy_from_any_folder(tmp_path: Path) -> None
                         text=True, timeout=60)  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     # The shipped default policy is found inside the installed package, not the checkout.
-    code = "from llmpool_policy._resources import data_path as p; print(p('policies', 'default.policy'))"
+    code = "from llmpool_policy._resources import data_path as p; print(p('policies'))"
     located = subprocess.run(
         [str(python), "-c", code], cwd=work, capture_output=True, text=True, check=True, timeout=60
     )
     assert "site-packages" in located.stdout
-    shipped = subprocess.run([str(tool), "check", "--strict", located.stdout.strip()], cwd=work,
-                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    default_policy = located.stdout.strip() + "/default.policy"
+    shipped = subprocess.run(
+        [str(tool), "check", "--strict", default_policy],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert shipped.returncode == 0, shipped.stdout + shipped.stderr
