@@ -696,8 +696,16 @@ def assertions(ctx: Context) -> Iterator[Diagnostic]:
             actual, why = bound.value, bound.why
         expected = _assert_value(stmt)
         if expected is None:
-            unit = "a duration, like 60s" if name == "max_time" else "a whole number"
-            yield ctx.error("E201", f"`{name}` is compared with {unit}", stmt.value.span)
+            unit = "a duration, like 60s" if name == "max_time" else "a whole number, like 6"
+            yield ctx.error(
+                "E201",
+                f"`{name}` must be compared with {unit}, not `{stmt.value.text}`",
+                stmt.value.span,
+                help=f"write `assert {name} {stmt.op} {stmt.value.text}s`"
+                if name == "max_time"
+                and stmt.value.kind in (ast.LiteralKind.INT, ast.LiteralKind.FLOAT)
+                else None,
+            )
             continue
         where = f"route '{route.name.value}'" if route is not None else "the policy"
         if actual is None:
