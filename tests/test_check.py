@@ -191,8 +191,9 @@ def test_bounds_multiply_attempts_candidates_and_hops() -> None:
     assert a is not None and b is not None
     assert (a.candidates, a.tries_per_provider, a.hops) == (2, 3, 1)
     assert a.calls.value == 2 * 3 + 1 * 3
-    # a: each provider 3 tries of max(30, 10)=30s plus sleeps 1s + 2s; b: 3 x 10s + 1s + 2s
-    assert a.time.value == 2 * (3 * 30 + 3) + (3 * 10 + 3)
+    # a: 3 tries on openai (30s) and on groq (10s), each provider sleeping 1s + 2s between
+    # tries; then b: 3 x 10s (the route's timeout) + 1s + 2s
+    assert a.time.value == 3 * (30 + 10) + 2 * 3 + (3 * 10 + 3)
     assert b.calls.value == 3
     assert checked.bounds.calls.value == 9
 
@@ -247,3 +248,21 @@ def test_retry_after_cap_counts_as_sleep() -> None:
     )
     checked = run(text)
     assert checked.bounds.time.value == 2 * 5 + 20
+
+
+def test_slowest_candidate_sets_the_time_and_unconfigured_ones_get_the_default() -> None:
+    partial = [*PROVIDERS, ProviderFacts("no-timeout", {"name": "no-timeout"})]
+    checked = run("route a { use [anthropic-sonnet, no-timeout] failover on timeout }", partial)
+    assert checked.bounds.time.value == 60 + 30  # anthropic's 60s, then the 30s default
+    checked = run("route a { use [groq-llama, no-timeout] failover on timeout }", partial)
+    assert checked.bounds.time.value == 10 + 30
+
+
+def test_uncapped_retry_after_makes_time_unbounded_unless_a_deadline_caps_it() -> None:
+    text = "retry r { attempts 2 honor retry_after }\nroute a { use [openai-gpt4o] retry r }"
+    checked = run(text)
+    assert checked.bounds.time.value is None
+    assert "no `up to` cap" in checked.bounds.time.why
+    assert checked.bounds.calls.value == 2
+    capped = run("limits { deadline 90s }\n" + text)
+    assert capped.bounds.time.value == 90

@@ -88,7 +88,10 @@ def sleeps(settings: tuple[ast.RetrySetting, ...], tries: int) -> list[float]:
     """The longest sleep before each retry of one provider (tries - 1 of them)."""
     backoff = next((s for s in settings if isinstance(s, ast.Backoff)), None)
     honor = next((s for s in settings if isinstance(s, ast.HonorRetryAfter)), None)
-    honor_cap = honor.cap.seconds() if honor is not None and honor.cap is not None else 0.0
+    honor_cap = 0.0
+    if honor is not None:
+        # Without `up to`, a provider's retry-after may hold us for as long as it likes.
+        honor_cap = honor.cap.seconds() if honor.cap is not None else float("inf")
     result = []
     for i in range(max(0, tries - 1)):
         delay = 0.0
@@ -148,26 +151,31 @@ def _own(route: ast.RouteDecl, symbols: Symbols) -> _Own:
         None if candidates is None else (min(1, candidates) if _is_off(failover) else candidates)
     )
 
+    # Each candidate waits up to its own timeout (the route's `timeout` overrides them all);
+    # one without a configured timeout gets the default. The worst case tries the slowest.
     if timeout_stmt is not None:
-        timeout = timeout_stmt.duration.seconds()
+        per_try = [timeout_stmt.duration.seconds()]
     else:
-        timeout = DEFAULT_TIMEOUT_SECONDS
-        if symbols.providers is not None and names:
-            configured = [
-                symbols.providers[n].attributes.get("timeout")
-                for n in names
-                if n in symbols.providers
-            ]
-            values = [float(v) for v in configured if isinstance(v, int | float)]
-            if values and len(values) == len([n for n in names if n in symbols.providers]):
-                timeout = max(values)
+        per_try = sorted((_provider_timeout(symbols, n) for n in names or ()), reverse=True)
+    per_try = per_try or [DEFAULT_TIMEOUT_SECONDS]
+    timeout = per_try[0]
     per_provider_sleeps = sleeps(settings, tries)
     max_sleep = max(per_provider_sleeps, default=0.0)
     if tried is None:
         return _Own(None, tries, None, None, max_sleep, timeout, why)
     calls = float(tried * tries)
-    time = tried * (tries * timeout + sum(per_provider_sleeps))
+    slowest = [per_try[min(i, len(per_try) - 1)] for i in range(tried)]
+    time: float | None = tries * sum(slowest) + tried * sum(per_provider_sleeps)
+    if time == float("inf"):
+        time = None
+        why = "`honor retry_after` has no `up to` cap"
     return _Own(candidates, tries, calls, time, max_sleep, timeout, why)
+
+
+def _provider_timeout(symbols: Symbols, name: str) -> float:
+    facts = symbols.providers.get(name) if symbols.providers is not None else None
+    value = facts.attributes.get("timeout") if facts is not None else None
+    return float(value) if isinstance(value, int | float) else DEFAULT_TIMEOUT_SECONDS
 
 
 def _is_off(failover: ast.Failover | None) -> bool:
@@ -204,15 +212,17 @@ def compute_bounds(symbols: Symbols) -> PolicyBounds:
             calls_value = time_value = None
         else:
             unknown = next((p for p in parts if p.calls is None), None)
-            why = unknown.why if unknown is not None else ""
+            slow = next((p for p in parts if p.time is None), None)
+            why = unknown.why if unknown is not None else slow.why if slow is not None else ""
             calls_value = None if unknown else sum(p.calls or 0 for p in parts)
-            time_value = None if unknown else sum(p.time or 0 for p in parts)
+            time_value = None if slow else sum(p.time or 0 for p in parts)
         if max_attempts is not None:
             slowest = max(p.timeout for p in parts)
             longest_sleep = max(p.max_sleep for p in parts)
             capped_time = max_attempts * slowest + max(0, max_attempts - 1) * longest_sleep
             calls_value = max_attempts if calls_value is None else min(calls_value, max_attempts)
-            time_value = capped_time if time_value is None else min(time_value, capped_time)
+            if capped_time != float("inf"):
+                time_value = capped_time if time_value is None else min(time_value, capped_time)
         if deadline is not None:
             time_value = deadline if time_value is None else min(time_value, deadline)
         results.append(
