@@ -14,7 +14,6 @@ from typing import Any
 import lark
 from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
-from lark.tree import Meta
 
 from .._resources import data_path
 from ..diagnostics import Diagnostic, Span
@@ -51,15 +50,24 @@ _MAX_SYNTAX_ERRORS = 20
 @functools.cache
 def _parser() -> lark.Lark:
     """Built once per process: building the LALR tables costs far more than parsing."""
+    global _DROPPED
     grammar = data_path("grammar", "policy.lark").read_text(encoding="utf-8")
-    return lark.Lark(
+    parser = lark.Lark(
         grammar,
         parser="lalr",
         lexer="contextual",
         propagate_positions=True,
         maybe_placeholders=True,
         cache=False,
+        # The AST is built inside the LALR parse: no intermediate tree, no position
+        # propagation pass (more than twice as fast). Spans come from the tokens themselves.
+        transformer=_ToAst(),
     )
+    _DROPPED = frozenset(t.name for t in parser.terminals if t.pattern.type == "str")
+    return parser
+
+
+_DROPPED: frozenset[str] = frozenset()
 
 
 @functools.cache
@@ -69,12 +77,6 @@ def _terminal_words() -> dict[str, str]:
         if term.name not in words and term.pattern.type == "str":
             words[term.name] = f"'{term.pattern.value}'"
     return words
-
-
-def _span_of(meta: Meta) -> Span:
-    return Span(
-        meta.line, meta.column, meta.end_line, meta.end_column, meta.start_pos, meta.end_pos
-    )
 
 
 def _tok_span(tok: Token) -> Span:
@@ -132,47 +134,83 @@ def _unquote(text: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
 
 
-def _lit(kind: ast.LiteralKind) -> Callable[[Any, Token], ast.Literal]:
-    def handler(self: Any, tok: Token) -> ast.Literal:
+def _lit(kind: ast.LiteralKind) -> Callable[[Any, Span, Token], ast.Literal]:
+    def handler(self: Any, span: Span, tok: Token) -> ast.Literal:
         return _literal(kind, tok)
 
     return handler
 
 
-@v_args(meta=True, inline=True)
-class _ToAst(Transformer[Token, ast.Policy]):
-    """Lark tree -> AST. Method names are grammar rule names."""
+class _Seq(tuple):  # type: ignore[type-arg]
+    """A rule's tuple result (a block body, an error list) that remembers its span."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self._path = path
+    span: Span
+
+
+def _first_span(children: list[Any], backwards: bool) -> Span | None:
+    for child in reversed(children) if backwards else children:
+        if isinstance(child, Token):
+            return _tok_span(child)
+        span = getattr(child, "span", None)
+        if span is not None:
+            return span  # type: ignore[no-any-return]
+    return None
+
+
+_NOWHERE = Span(0, 0, 0, 0)
+
+
+def _spanned(f: Callable[..., Any], _data: str, children: list[Any], _meta: object) -> Any:
+    """Call a rule handler with the node's span; keyword and bracket tokens dropped."""
+    first = _first_span(children, backwards=False)
+    last = _first_span(children, backwards=True)
+    span = first.to(last) if first is not None and last is not None else _NOWHERE
+    args = [
+        tuple(c) if isinstance(c, _Seq) else c
+        for c in children
+        if not (isinstance(c, Token) and c.type in _DROPPED)
+    ]
+    result = f(span, *args)
+    if type(result) is tuple:
+        seq = _Seq(result)
+        seq.span = span
+        return seq
+    return result
+
+
+@v_args(wrapper=_spanned)
+class _ToAst(Transformer[Token, ast.Policy]):
+    """Parse events -> AST, inside the LALR parse. Method names are grammar rule names."""
 
     # -- literals
-    int_lit = v_args(inline=True)(_lit(ast.LiteralKind.INT))
-    float_lit = v_args(inline=True)(_lit(ast.LiteralKind.FLOAT))
-    string = v_args(inline=True)(_lit(ast.LiteralKind.STRING))
-    duration = v_args(inline=True)(_lit(ast.LiteralKind.DURATION))
-    minutes_or_millions = v_args(inline=True)(_lit(ast.LiteralKind.MINUTES_OR_MILLIONS))
-    money = v_args(inline=True)(_lit(ast.LiteralKind.MONEY))
-    percent = v_args(inline=True)(_lit(ast.LiteralKind.PERCENT))
-    tokens = v_args(inline=True)(_lit(ast.LiteralKind.TOKENS))
-    status_class_lit = v_args(inline=True)(_lit(ast.LiteralKind.STATUS_CLASS))
+    int_lit = _lit(ast.LiteralKind.INT)
+    float_lit = _lit(ast.LiteralKind.FLOAT)
+    string = _lit(ast.LiteralKind.STRING)
+    duration = _lit(ast.LiteralKind.DURATION)
+    minutes_or_millions = _lit(ast.LiteralKind.MINUTES_OR_MILLIONS)
+    money = _lit(ast.LiteralKind.MONEY)
+    percent = _lit(ast.LiteralKind.PERCENT)
+    tokens = _lit(ast.LiteralKind.TOKENS)
+    status_class_lit = _lit(ast.LiteralKind.STATUS_CLASS)
 
-    def true(self, meta: Meta) -> ast.Literal:
-        return ast.Literal(ast.LiteralKind.BOOL, True, "true", _span_of(meta))
+    def atom(self, span: Span, expr: ast.Expr) -> ast.Expr:
+        return expr  # a parenthesised expression
 
-    def false(self, meta: Meta) -> ast.Literal:
-        return ast.Literal(ast.LiteralKind.BOOL, False, "false", _span_of(meta))
+    def true(self, span: Span) -> ast.Literal:
+        return ast.Literal(ast.LiteralKind.BOOL, True, "true", span)
+
+    def false(self, span: Span) -> ast.Literal:
+        return ast.Literal(ast.LiteralKind.BOOL, False, "false", span)
 
     # -- expressions
-    def path(self, meta: Meta, *parts: Token) -> ast.Path:
-        return ast.Path(tuple(str(p) for p in parts), _span_of(meta))
+    def path(self, span: Span, *parts: Token) -> ast.Path:
+        return ast.Path(tuple(str(p) for p in parts), span)
 
-    def call(self, meta: Meta, func: ast.Path, *args: ast.Expr | None) -> ast.Call:
-        return ast.Call(func, tuple(a for a in args if a is not None), _span_of(meta))
+    def call(self, span: Span, func: ast.Path, *args: ast.Expr | None) -> ast.Call:
+        return ast.Call(func, tuple(a for a in args if a is not None), span)
 
-    def list(self, meta: Meta, *items: ast.Expr | None) -> ast.ListExpr:
-        return ast.ListExpr(tuple(i for i in items if i is not None), _span_of(meta))
+    def list(self, span: Span, *items: ast.Expr | None) -> ast.ListExpr:
+        return ast.ListExpr(tuple(i for i in items if i is not None), span)
 
     def _chain(self, op: str, items: tuple[ast.Expr, ...]) -> ast.Expr:
         result = items[0]
@@ -180,163 +218,161 @@ class _ToAst(Transformer[Token, ast.Policy]):
             result = ast.Binary(op, result, item, result.span.to(item.span))
         return result
 
-    def or_expr(self, meta: Meta, *items: ast.Expr) -> ast.Expr:
+    def or_expr(self, span: Span, *items: ast.Expr) -> ast.Expr:
         return self._chain("or", items)
 
-    def and_expr(self, meta: Meta, *items: ast.Expr) -> ast.Expr:
+    def and_expr(self, span: Span, *items: ast.Expr) -> ast.Expr:
         return self._chain("and", items)
 
-    def not_op(self, meta: Meta, operand: ast.Expr) -> ast.Unary:
-        return ast.Unary("not", operand, _span_of(meta))
+    def not_op(self, span: Span, operand: ast.Expr) -> ast.Unary:
+        return ast.Unary("not", operand, span)
 
-    def neg(self, meta: Meta, operand: ast.Expr) -> ast.Unary:
-        return ast.Unary("-", operand, _span_of(meta))
+    def neg(self, span: Span, operand: ast.Expr) -> ast.Unary:
+        return ast.Unary("-", operand, span)
 
-    def compare(self, meta: Meta, left: ast.Expr, op: Token, right: ast.Expr) -> ast.Binary:
-        return ast.Binary(str(op), left, right, _span_of(meta))
+    def compare(self, span: Span, left: ast.Expr, op: Token, right: ast.Expr) -> ast.Binary:
+        return ast.Binary(str(op), left, right, span)
 
-    def in_op(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("in", left, right, _span_of(meta))
+    def in_op(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("in", left, right, span)
 
-    def not_in_op(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("not in", left, right, _span_of(meta))
+    def not_in_op(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("not in", left, right, span)
 
-    def add(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("+", left, right, _span_of(meta))
+    def add(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("+", left, right, span)
 
-    def sub(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("-", left, right, _span_of(meta))
+    def sub(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("-", left, right, span)
 
-    def mul(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("*", left, right, _span_of(meta))
+    def mul(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("*", left, right, span)
 
-    def div(self, meta: Meta, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("/", left, right, _span_of(meta))
+    def div(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+        return ast.Binary("/", left, right, span)
 
     # -- provider sets
-    def all_providers(self, meta: Meta) -> ast.AllProviders:
-        return ast.AllProviders(_span_of(meta))
+    def all_providers(self, span: Span) -> ast.AllProviders:
+        return ast.AllProviders(span)
 
-    def selector(self, meta: Meta, condition: ast.Expr) -> ast.Selector:
-        return ast.Selector(condition, _span_of(meta))
+    def selector(self, span: Span, condition: ast.Expr) -> ast.Selector:
+        return ast.Selector(condition, span)
 
-    def name_ref(self, meta: Meta, name: Token) -> ast.GroupRef:
-        return ast.GroupRef(_name(name), _span_of(meta))
+    def name_ref(self, span: Span, name: Token) -> ast.GroupRef:
+        return ast.GroupRef(_name(name), span)
 
     # -- error lists
-    def error_list(self, meta: Meta, *items: ast.ErrorItem) -> tuple[ast.ErrorItem, ...]:
+    def error_list(self, span: Span, *items: ast.ErrorItem) -> tuple[ast.ErrorItem, ...]:
         return items
 
-    def error_class(self, meta: Meta, name: Token) -> ast.ErrorClass:
-        return ast.ErrorClass(str(name), _span_of(meta))
+    def error_class(self, span: Span, name: Token) -> ast.ErrorClass:
+        return ast.ErrorClass(str(name), span)
 
-    def status_code(self, meta: Meta, code: Token) -> ast.StatusCode:
-        return ast.StatusCode(int(code), _span_of(meta))
+    def status_code(self, span: Span, code: Token) -> ast.StatusCode:
+        return ast.StatusCode(int(code), span)
 
-    def status_class(self, meta: Meta, tok: Token) -> ast.StatusClass:
-        return ast.StatusClass(int(str(tok)[0]), _span_of(meta))
+    def status_class(self, span: Span, tok: Token) -> ast.StatusClass:
+        return ast.StatusClass(int(str(tok)[0]), span)
 
-    def status_range(self, meta: Meta, low: Token, high: Token) -> ast.StatusRange:
-        return ast.StatusRange(int(low), int(high), _span_of(meta))
+    def status_range(self, span: Span, low: Token, high: Token) -> ast.StatusRange:
+        return ast.StatusRange(int(low), int(high), span)
 
     # -- declarations
-    def start(self, meta: Meta, *decls: ast.Decl) -> tuple[ast.Decl, ...]:
+    def start(self, span: Span, *decls: ast.Decl) -> tuple[ast.Decl, ...]:
         return decls
 
-    def policy_decl(self, meta: Meta, name: Token) -> ast.PolicyHeader:
-        return ast.PolicyHeader(_unquote(str(name)), _span_of(meta))
+    def policy_decl(self, span: Span, name: Token) -> ast.PolicyHeader:
+        return ast.PolicyHeader(_unquote(str(name)), span)
 
     def group_decl(
-        self, meta: Meta, name: Token, value: ast.GroupExpr | ast.ListExpr
+        self, span: Span, name: Token, value: ast.GroupExpr | ast.ListExpr
     ) -> ast.GroupDecl:
-        return ast.GroupDecl(_name(name), _group(value), _span_of(meta))
+        return ast.GroupDecl(_name(name), _group(value), span)
 
-    def retry_decl(self, meta: Meta, name: Token, body: ast.RetryBody) -> ast.RetryDecl:
-        return ast.RetryDecl(_name(name), body, _span_of(meta))
+    def retry_decl(self, span: Span, name: Token, body: ast.RetryBody) -> ast.RetryDecl:
+        return ast.RetryDecl(_name(name), body, span)
 
-    def retry_body(self, meta: Meta, *settings: ast.RetrySetting) -> ast.RetryBody:
-        return ast.RetryBody(settings, _span_of(meta))
+    def retry_body(self, span: Span, *settings: ast.RetrySetting) -> ast.RetryBody:
+        return ast.RetryBody(settings, span)
 
-    def retry_attempts(self, meta: Meta, count: ast.Literal) -> ast.Attempts:
-        return ast.Attempts(count, _span_of(meta))
+    def retry_attempts(self, span: Span, count: ast.Literal) -> ast.Attempts:
+        return ast.Attempts(count, span)
 
     def retry_backoff(
         self,
-        meta: Meta,
+        span: Span,
         kind: Token,
         base: ast.Literal,
         cap: ast.Literal | None,
-        jitter: str | None,
+        jitter: Token | None,
     ) -> ast.Backoff:
-        return ast.Backoff(str(kind), base, cap, jitter, _span_of(meta))
+        return ast.Backoff(str(kind), base, cap, None if jitter is None else str(jitter), span)
 
-    def jitter(self, meta: Meta, kind: Token) -> str:
-        return str(kind)
+    def jitter(self, span: Span, kind: Token) -> Token:
+        return kind  # a token, so the backoff's span reaches the end of the line
 
-    def retry_on(self, meta: Meta, items: tuple[ast.ErrorItem, ...]) -> ast.RetryOn:
-        return ast.RetryOn(items, _span_of(meta))
+    def retry_on(self, span: Span, items: tuple[ast.ErrorItem, ...]) -> ast.RetryOn:
+        return ast.RetryOn(items, span)
 
-    def retry_honor(self, meta: Meta, cap: ast.Literal | None) -> ast.HonorRetryAfter:
-        return ast.HonorRetryAfter(cap, _span_of(meta))
+    def retry_honor(self, span: Span, cap: ast.Literal | None) -> ast.HonorRetryAfter:
+        return ast.HonorRetryAfter(cap, span)
 
     def breaker_decl(
-        self, meta: Meta, name: Token, settings: tuple[ast.BreakerSetting, ...]
+        self, span: Span, name: Token, settings: tuple[ast.BreakerSetting, ...]
     ) -> ast.BreakerDecl:
-        return ast.BreakerDecl(_name(name), settings, _span_of(meta))
+        return ast.BreakerDecl(_name(name), settings, span)
 
     def breaker_body(
-        self, meta: Meta, *settings: ast.BreakerSetting
+        self, span: Span, *settings: ast.BreakerSetting
     ) -> tuple[ast.BreakerSetting, ...]:
         return settings
 
     def breaker_open_count(
-        self, meta: Meta, failures: ast.Literal, window: ast.Literal
+        self, span: Span, failures: ast.Literal, window: ast.Literal
     ) -> ast.OpenAfter:
-        return ast.OpenAfter(failures, window, _span_of(meta))
+        return ast.OpenAfter(failures, window, span)
 
     def breaker_open_rate(
-        self, meta: Meta, rate: Token, window: ast.Literal, minimum: ast.Literal | None
+        self, span: Span, rate: Token, window: ast.Literal, minimum: ast.Literal | None
     ) -> ast.OpenAtRate:
-        return ast.OpenAtRate(
-            _literal(ast.LiteralKind.PERCENT, rate), window, minimum, _span_of(meta)
-        )
+        return ast.OpenAtRate(_literal(ast.LiteralKind.PERCENT, rate), window, minimum, span)
 
     def breaker_cool(
-        self, meta: Meta, duration: ast.Literal, extend: tuple[bool, ast.Literal | None] | None
+        self, span: Span, duration: ast.Literal, extend: tuple[bool, ast.Literal | None] | None
     ) -> ast.CoolDown:
         if extend is None:
-            return ast.CoolDown(duration, False, None, _span_of(meta))
-        return ast.CoolDown(duration, True, extend[1], _span_of(meta))
+            return ast.CoolDown(duration, False, None, span)
+        return ast.CoolDown(duration, True, extend[1], span)
 
     def extend_on_failure(
-        self, meta: Meta, cap: ast.Literal | None
+        self, span: Span, cap: ast.Literal | None
     ) -> tuple[bool, ast.Literal | None]:
         return (True, cap)
 
-    def breaker_probe(self, meta: Meta, count: ast.Literal) -> ast.Probe:
-        return ast.Probe(count, _span_of(meta))
+    def breaker_probe(self, span: Span, count: ast.Literal) -> ast.Probe:
+        return ast.Probe(count, span)
 
-    def breaker_count_on(self, meta: Meta, items: tuple[ast.ErrorItem, ...]) -> ast.CountOn:
-        return ast.CountOn(items, _span_of(meta))
+    def breaker_count_on(self, span: Span, items: tuple[ast.ErrorItem, ...]) -> ast.CountOn:
+        return ast.CountOn(items, span)
 
-    def limits_decl(self, meta: Meta, settings: tuple[ast.LimitSetting, ...]) -> ast.LimitsDecl:
-        return ast.LimitsDecl(settings, _span_of(meta))
+    def limits_decl(self, span: Span, settings: tuple[ast.LimitSetting, ...]) -> ast.LimitsDecl:
+        return ast.LimitsDecl(settings, span)
 
-    def limits_body(self, meta: Meta, *settings: ast.LimitSetting) -> tuple[ast.LimitSetting, ...]:
+    def limits_body(self, span: Span, *settings: ast.LimitSetting) -> tuple[ast.LimitSetting, ...]:
         return settings
 
-    def limit_deadline(self, meta: Meta, duration: ast.Literal) -> ast.Deadline:
-        return ast.Deadline(duration, _span_of(meta))
+    def limit_deadline(self, span: Span, duration: ast.Literal) -> ast.Deadline:
+        return ast.Deadline(duration, span)
 
-    def limit_attempts(self, meta: Meta, count: ast.Literal) -> ast.MaxAttempts:
-        return ast.MaxAttempts(count, _span_of(meta))
+    def limit_attempts(self, span: Span, count: ast.Literal) -> ast.MaxAttempts:
+        return ast.MaxAttempts(count, span)
 
-    def limit_cost(self, meta: Meta, amount: Token) -> ast.MaxCost:
-        return ast.MaxCost(_literal(ast.LiteralKind.MONEY, amount), _span_of(meta))
+    def limit_cost(self, span: Span, amount: Token) -> ast.MaxCost:
+        return ast.MaxCost(_literal(ast.LiteralKind.MONEY, amount), span)
 
     def budget_decl(
         self,
-        meta: Meta,
+        span: Span,
         name: Token,
         amount: Token,
         period: Token,
@@ -349,74 +385,74 @@ class _ToAst(Transformer[Token, ast.Policy]):
             str(period),
             key,
             breach,
-            _span_of(meta),
+            span,
         )
 
-    def breach_deny(self, meta: Meta) -> ast.BreachDeny:
-        return ast.BreachDeny(_span_of(meta))
+    def breach_deny(self, span: Span) -> ast.BreachDeny:
+        return ast.BreachDeny(span)
 
-    def breach_fallback(self, meta: Meta, route: Token) -> ast.BreachFallback:
-        return ast.BreachFallback(_name(route), _span_of(meta))
+    def breach_fallback(self, span: Span, route: Token) -> ast.BreachFallback:
+        return ast.BreachFallback(_name(route), span)
 
     # -- routes
     def route_decl(
         self,
-        meta: Meta,
+        span: Span,
         name: Token,
         condition: ast.Expr | None,
         body: tuple[ast.RouteStmt, ...],
     ) -> ast.RouteDecl:
-        return ast.RouteDecl(_name(name), condition, body, _span_of(meta))
+        return ast.RouteDecl(_name(name), condition, body, span)
 
-    def route_body(self, meta: Meta, *stmts: ast.RouteStmt) -> tuple[ast.RouteStmt, ...]:
+    def route_body(self, span: Span, *stmts: ast.RouteStmt) -> tuple[ast.RouteStmt, ...]:
         return stmts
 
-    def use_stmt(self, meta: Meta, value: ast.GroupExpr | ast.ListExpr) -> ast.Use:
-        return ast.Use(_group(value), _span_of(meta))
+    def use_stmt(self, span: Span, value: ast.GroupExpr | ast.ListExpr) -> ast.Use:
+        return ast.Use(_group(value), span)
 
-    def skip_stmt(self, meta: Meta, condition: ast.Expr) -> ast.Skip:
-        return ast.Skip(condition, _span_of(meta))
+    def skip_stmt(self, span: Span, condition: ast.Expr) -> ast.Skip:
+        return ast.Skip(condition, span)
 
-    def avoid_stmt(self, meta: Meta, condition: ast.Expr) -> ast.Avoid:
-        return ast.Avoid(condition, _span_of(meta))
+    def avoid_stmt(self, span: Span, condition: ast.Expr) -> ast.Avoid:
+        return ast.Avoid(condition, span)
 
-    def order_stmt(self, meta: Meta, *keys: ast.OrderKey) -> ast.OrderBy:
-        return ast.OrderBy(keys, _span_of(meta))
+    def order_stmt(self, span: Span, *keys: ast.OrderKey) -> ast.OrderBy:
+        return ast.OrderBy(keys, span)
 
-    def order_key(self, meta: Meta, expr: ast.Expr, direction: Token | None) -> ast.OrderKey:
-        return ast.OrderKey(expr, None if direction is None else str(direction), _span_of(meta))
+    def order_key(self, span: Span, expr: ast.Expr, direction: Token | None) -> ast.OrderKey:
+        return ast.OrderKey(expr, None if direction is None else str(direction), span)
 
-    def split_stmt(self, meta: Meta, *parts: ast.SplitArm | ast.Expr | None) -> ast.Split:
+    def split_stmt(self, span: Span, *parts: ast.SplitArm | ast.Expr | None) -> ast.Split:
         arms = tuple(p for p in parts if isinstance(p, ast.SplitArm))
         by = parts[-1] if parts and not isinstance(parts[-1], ast.SplitArm) else None
-        return ast.Split(arms, by, _span_of(meta))
+        return ast.Split(arms, by, span)
 
-    def split_arm(self, meta: Meta, name: Token, weight: Token) -> ast.SplitArm:
-        return ast.SplitArm(_name(name), _literal(ast.LiteralKind.PERCENT, weight), _span_of(meta))
+    def split_arm(self, span: Span, name: Token, weight: Token) -> ast.SplitArm:
+        return ast.SplitArm(_name(name), _literal(ast.LiteralKind.PERCENT, weight), span)
 
-    def retry_ref(self, meta: Meta, name: Token) -> ast.RetryRef:
-        return ast.RetryRef(_name(name), _span_of(meta))
+    def retry_ref(self, span: Span, name: Token) -> ast.RetryRef:
+        return ast.RetryRef(_name(name), span)
 
-    def retry_inline(self, meta: Meta, body: ast.RetryBody) -> ast.RetryInline:
-        return ast.RetryInline(body, _span_of(meta))
+    def retry_inline(self, span: Span, body: ast.RetryBody) -> ast.RetryInline:
+        return ast.RetryInline(body, span)
 
-    def breaker_ref(self, meta: Meta, name: Token) -> ast.BreakerRef:
-        return ast.BreakerRef(_name(name), _span_of(meta))
+    def breaker_ref(self, span: Span, name: Token) -> ast.BreakerRef:
+        return ast.BreakerRef(_name(name), span)
 
-    def failover_stmt(self, meta: Meta, items: tuple[ast.ErrorItem, ...]) -> ast.Failover:
-        return ast.Failover(items, _span_of(meta))
+    def failover_stmt(self, span: Span, items: tuple[ast.ErrorItem, ...]) -> ast.Failover:
+        return ast.Failover(items, span)
 
-    def failover_off(self, meta: Meta) -> ast.Failover:
-        return ast.Failover(None, _span_of(meta))
+    def failover_off(self, span: Span) -> ast.Failover:
+        return ast.Failover(None, span)
 
-    def fallback_stmt(self, meta: Meta, route: Token) -> ast.Fallback:
-        return ast.Fallback(_name(route), _span_of(meta))
+    def fallback_stmt(self, span: Span, route: Token) -> ast.Fallback:
+        return ast.Fallback(_name(route), span)
 
-    def timeout_stmt(self, meta: Meta, duration: ast.Literal) -> ast.Timeout:
-        return ast.Timeout(duration, _span_of(meta))
+    def timeout_stmt(self, span: Span, duration: ast.Literal) -> ast.Timeout:
+        return ast.Timeout(duration, span)
 
-    def assert_stmt(self, meta: Meta, bound: Token, op: Token, value: ast.Literal) -> ast.Assert:
-        return ast.Assert(_name(bound), str(op), value, _span_of(meta))
+    def assert_stmt(self, span: Span, bound: Token, op: Token, value: ast.Literal) -> ast.Assert:
+        return ast.Assert(_name(bound), str(op), value, span)
 
 
 def _group(value: ast.GroupExpr | ast.ListExpr) -> ast.GroupExpr:
@@ -693,7 +729,7 @@ def parse_text(
             continue
         if diagnostics:
             return (), (), diagnostics
-        decls: tuple[ast.Decl, ...] = _ToAst(path).transform(tree)  # type: ignore[assignment]
+        decls: tuple[ast.Decl, ...] = tuple(tree)  # type: ignore[arg-type]
         return (
             decls,
             _scan_comments(text),
