@@ -581,7 +581,8 @@ def settings_once(ctx: Context) -> Iterator[Diagnostic]:
 def route_order(ctx: Context) -> Iterator[Diagnostic]:
     routes = ctx.policy.routes
     catch_all: ast.RouteDecl | None = None
-    seen_conditions: list[tuple[ast.Expr, ast.RouteDecl]] = []
+    # AST nodes hash and compare without their spans: one dict finds repeats in linear time.
+    seen_conditions: dict[ast.Expr, ast.RouteDecl] = {}
     targets = _fallback_targets(ctx)
     for route in routes:
         if catch_all is not None:
@@ -607,7 +608,7 @@ def route_order(ctx: Context) -> Iterator[Diagnostic]:
             catch_all = route
             continue
         assert cond is not None
-        earlier = next((r for c, r in seen_conditions if c == cond), None)
+        earlier = seen_conditions.get(cond)
         if earlier is not None:
             yield ctx.warning(
                 "W102",
@@ -616,7 +617,7 @@ def route_order(ctx: Context) -> Iterator[Diagnostic]:
                 cond.span,
                 help="merge the two routes or change one condition",
             )
-        seen_conditions.append((cond, route))
+        seen_conditions.setdefault(cond, route)
     if catch_all is None:
         last = routes[-1] if routes else None
         yield ctx.error(
