@@ -1,0 +1,193 @@
+"""Latency distributions per time window: p50/p95/p99 from log-bucketed histograms, plus mean.
+
+Each time bucket (the same tiers as :mod:`.windows`) keeps a sparse histogram whose bins grow
+geometrically by ``gamma = (1 + alpha) / (1 - alpha)`` (the DDSketch mapping): bin ``i`` holds
+values in ``(gamma**(i-1), gamma**i]`` and reports ``2 * gamma**i / (gamma + 1)``, which is within
+a relative ``alpha`` of every value in the bin. A read merges the buckets of the window.
+
+Error bound. For quantile ``q`` over ``N`` values the exact answer is the value of rank
+``floor(q * (N - 1))`` (0-based) in sorted order; the estimate is within ``alpha`` (1% by default)
+relative error of it, for latencies of at least ``MIN_LATENCY_S`` (1 µs). Smaller latencies
+(including 0) share one bin reported as 0, an absolute error below 1 µs. The window edge has the
+resolution stated in :mod:`.windows`. Memory: at most one bin per ``alpha``-step of the range of
+values actually seen in a bucket (about 1,150 bins from 1 µs to 3 h at 1%), independent of the
+number of samples; buckets are cleared as they age out.
+
+``mean`` is exact (sum / count per bucket). :class:`Ewma` is a per-sample exponentially weighted
+moving average for callers that want a recency-weighted figure without a window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from .windows import _NO_BUCKET, DEFAULT_TIERS, Tier
+
+__all__ = ["DEFAULT_ALPHA", "MIN_LATENCY_S", "Ewma", "LatencyWindows", "LogBins", "rank_of"]
+
+DEFAULT_ALPHA = 0.01
+MIN_LATENCY_S = 1e-6
+_ZERO_BIN = -(1 << 30)
+
+
+def rank_of(q: float, count: int) -> int:
+    """The 0-based rank the ``q`` quantile names among ``count`` sorted values."""
+    return math.floor(q * (count - 1))
+
+
+class LogBins:
+    """The value <-> bin mapping with relative accuracy ``alpha``."""
+
+    __slots__ = ("_inv_log_gamma", "alpha", "gamma")
+
+    def __init__(self, alpha: float = DEFAULT_ALPHA) -> None:
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be between 0 and 1 (got {alpha})")
+        self.alpha = alpha
+        self.gamma = (1 + alpha) / (1 - alpha)
+        self._inv_log_gamma = 1.0 / math.log(self.gamma)
+
+    def bin(self, value: float) -> int:
+        if value < MIN_LATENCY_S:
+            return _ZERO_BIN
+        return math.ceil(math.log(value) * self._inv_log_gamma)
+
+    def value(self, index: int) -> float:
+        if index == _ZERO_BIN:
+            return 0.0
+        return 2.0 * self.gamma**index / (self.gamma + 1.0)
+
+
+class _LatencyRing:
+    __slots__ = ("count", "head", "hist", "n", "total", "width")
+
+    def __init__(self, tier: Tier) -> None:
+        self.width = tier.width_s
+        self.n = n = tier.slots
+        self.head = _NO_BUCKET
+        self.hist: list[dict[int, int] | None] = [None] * n
+        self.count = [0] * n
+        self.total = [0.0] * n
+
+    def advance(self, idx: int) -> None:
+        n = self.n
+        if idx - self.head >= n:
+            self.hist = [None] * n
+            self.count = [0] * n
+            self.total = [0.0] * n
+        else:
+            hist, count, total = self.hist, self.count, self.total
+            for i in range(self.head + 1, idx + 1):
+                s = i % n
+                hist[s] = None
+                count[s] = 0
+                total[s] = 0.0
+        self.head = idx
+
+
+class LatencyWindows:
+    """Latency samples per time bucket, per tier; quantiles and mean over any window."""
+
+    __slots__ = ("_rings", "_spans", "bins")
+
+    def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS, alpha: float = DEFAULT_ALPHA):
+        ordered = tuple(sorted(tiers, key=lambda t: t.span_s))
+        self._rings = tuple(_LatencyRing(t) for t in ordered)
+        self._spans = tuple(t.span_s for t in ordered)
+        self.bins = LogBins(alpha)
+
+    def record(self, now: float, latency_s: float) -> None:
+        b = self.bins.bin(latency_s)
+        for ring in self._rings:
+            idx = int(now // ring.width)
+            if idx > ring.head:
+                ring.advance(idx)
+            elif idx <= ring.head - ring.n:
+                continue
+            s = idx % ring.n
+            h = ring.hist[s]
+            if h is None:
+                ring.hist[s] = {b: 1}
+            else:
+                h[b] = h.get(b, 0) + 1
+            ring.count[s] += 1
+            ring.total[s] += latency_s
+
+    def _range(self, now: float, window: float) -> tuple[_LatencyRing, int, int]:
+        ring = self._rings[-1]
+        for r, span in zip(self._rings, self._spans, strict=True):
+            if window <= span:
+                ring = r
+                break
+        window = min(window, self._spans[-1])
+        hi = min(int(now // ring.width), ring.head)
+        lo = max(int((now - window) // ring.width), ring.head - ring.n + 1)
+        return ring, lo, hi
+
+    def count(self, now: float, window: float) -> int:
+        ring, lo, hi = self._range(now, window)
+        return sum(ring.count[i % ring.n] for i in range(lo, hi + 1))
+
+    def mean(self, now: float, window: float) -> float | None:
+        """Exact mean latency over the window; None without samples (read-only)."""
+        ring, lo, hi = self._range(now, window)
+        n = ring.n
+        count = 0
+        total = 0.0
+        for i in range(lo, hi + 1):
+            s = i % n
+            count += ring.count[s]
+            total += ring.total[s]
+        return total / count if count else None
+
+    def quantiles(self, now: float, window: float, qs: Sequence[float]) -> list[float | None]:
+        """Estimates for each quantile in ``qs`` (0..1) over the window (read-only)."""
+        ring, lo, hi = self._range(now, window)
+        merged: dict[int, int] = {}
+        n = ring.n
+        for i in range(lo, hi + 1):
+            h = ring.hist[i % n]
+            if h:
+                if not merged:
+                    merged = dict(h)
+                else:
+                    for b, c in h.items():
+                        merged[b] = merged.get(b, 0) + c
+        if not merged:
+            return [None] * len(qs)
+        total = sum(merged.values())
+        keys = sorted(merged)
+        out: list[float | None] = []
+        for q in qs:
+            rank = rank_of(q, total)
+            seen = 0
+            for b in keys:
+                seen += merged[b]
+                if seen > rank:
+                    out.append(self.bins.value(b))
+                    break
+        return out
+
+    def quantile(self, now: float, window: float, q: float) -> float | None:
+        return self.quantiles(now, window, (q,))[0]
+
+    def bins_kept(self) -> int:
+        """Histogram bins currently held (bounded by buckets x distinct log-bins)."""
+        return sum(len(h) for ring in self._rings for h in ring.hist if h)
+
+
+class Ewma:
+    """Per-sample exponentially weighted moving average: ``v += alpha * (x - v)``."""
+
+    __slots__ = ("alpha", "value")
+
+    def __init__(self, alpha: float = 0.2) -> None:
+        if not 0 < alpha <= 1:
+            raise ValueError(f"alpha must be in (0, 1] (got {alpha})")
+        self.alpha = alpha
+        self.value: float | None = None
+
+    def update(self, x: float) -> None:
+        v = self.value
+        self.value = x if v is None else v + self.alpha * (x - v)

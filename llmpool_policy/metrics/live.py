@@ -1,0 +1,137 @@
+"""The live snapshot: read-only views of :class:`ProviderMetrics` at one instant ``now``.
+
+Reads are lazy (nothing is copied up front, so a snapshot costs nothing until read) and each
+view memoises what it computed, in the view, not in the metrics: one decision that asks for
+``latency.p95(5m)`` for several routes merges the histograms once. Events that finish while a
+snapshot is being read are seen by reads that have not happened yet; take a new snapshot per
+decision.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .snapshot import EMPTY_VIEW, QUANTILES, ProviderView, check_stat
+from .windows import WindowCounts
+
+if TYPE_CHECKING:
+    from .registry import MetricsRegistry, ProviderMetrics
+
+__all__ = ["LiveProviderView", "LiveSnapshot"]
+
+
+class LiveProviderView:
+    """One provider as of ``now`` (implements :class:`ProviderView`)."""
+
+    __slots__ = ("_counts", "_latency", "_m", "_now")
+
+    def __init__(self, metrics: ProviderMetrics, now: float) -> None:
+        self._m = metrics
+        self._now = now
+        self._counts: dict[float, WindowCounts] = {}
+        self._latency: dict[tuple[str, float], float | None] = {}
+
+    def _window(self, window_s: float) -> WindowCounts:
+        counts = self._counts.get(window_s)
+        if counts is None:
+            counts = self._counts[window_s] = self._m.windows.counts(self._now, window_s)
+        return counts
+
+    def error_rate(self, window_s: float) -> float | None:
+        c = self._window(window_s)
+        done = c.successes + c.failures
+        return c.failures / done if done else None
+
+    def success_rate(self, window_s: float) -> float | None:
+        c = self._window(window_s)
+        done = c.successes + c.failures
+        return c.successes / done if done else None
+
+    def latency(self, stat: str, window_s: float) -> float | None:
+        key = (stat, window_s)
+        if key in self._latency:
+            return self._latency[key]
+        check_stat(stat)
+        lat = self._m.latency
+        if stat == "mean":
+            self._latency[key] = lat.mean(self._now, window_s)
+        else:
+            # one merge answers all three quantiles
+            names = tuple(QUANTILES)
+            values = lat.quantiles(self._now, window_s, tuple(QUANTILES.values()))
+            for name, value in zip(names, values, strict=True):
+                self._latency[(name, window_s)] = value
+        return self._latency[key]
+
+    def requests(self, window_s: float) -> int:
+        return self._window(window_s).attempts
+
+    def spend(self, window_s: float) -> float:
+        return self._window(window_s).spend
+
+    def errors(self, window_s: float) -> dict[str, int]:
+        """Failures by error class in the window (not part of :class:`ProviderView`)."""
+        return self._m.windows.errors(self._now, window_s)
+
+    @property
+    def in_flight(self) -> int:
+        return self._m.in_flight
+
+    @property
+    def rpm_used(self) -> int:
+        return self._m.limits.used("rpm", self._now)
+
+    @property
+    def rpm_remaining(self) -> int | None:
+        return self._m.limits.remaining("rpm", self._now)
+
+    @property
+    def rpd_used(self) -> int:
+        return self._m.limits.used("rpd", self._now)
+
+    @property
+    def rpd_remaining(self) -> int | None:
+        return self._m.limits.remaining("rpd", self._now)
+
+    @property
+    def tpm_used(self) -> int:
+        return self._m.limits.used("tpm", self._now)
+
+    @property
+    def tpm_remaining(self) -> int | None:
+        return self._m.limits.remaining("tpm", self._now)
+
+    @property
+    def breaker_state(self) -> str:
+        return self._m.breaker.state(self._now)
+
+    @property
+    def cooling_down(self) -> bool:
+        return self._m.limits.cooling_down(self._now)
+
+    @property
+    def latency_ewma(self) -> float | None:
+        return self._m.ewma.value
+
+
+class LiveSnapshot:
+    """Every registered provider at ``now`` (implements :class:`MetricsSnapshot`)."""
+
+    __slots__ = ("_registry", "_views", "now", "wall")
+
+    def __init__(self, registry: MetricsRegistry, now: float, wall: float) -> None:
+        self._registry = registry
+        self.now = now
+        self.wall = wall
+        self._views: dict[str, ProviderView] = {}
+
+    def provider(self, name: str) -> ProviderView:
+        view = self._views.get(name)
+        if view is None:
+            metrics = self._registry.get(name)
+            view = EMPTY_VIEW if metrics is None else LiveProviderView(metrics, self.now)
+            self._views[name] = view
+        return view
+
+    def budget_spent(self, budget_name: str, key: str | None, period: str) -> float:
+        return self._registry.budgets.spent(self.wall, budget_name, key, period)

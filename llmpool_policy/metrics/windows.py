@@ -1,0 +1,307 @@
+"""Time-bucketed sliding windows: attempts, successes, failures by error class, and spend.
+
+Each :class:`Tier` is a ring of fixed-width time buckets. Recording an event touches one bucket
+of each tier (O(1)); when time moves past a bucket, the buckets it skipped are cleared (at most
+the ring's length, so O(1) amortised per elapsed bucket). Memory is fixed at construction: it
+never grows with traffic.
+
+Resolution. A read of window ``w`` at time ``now`` uses the finest tier whose span covers ``w``
+and sums the buckets with index ``floor((now - w) / width)`` through ``floor(now / width)``. So it
+counts every event in ``(now - w, now]`` exactly, plus the events of at most one more bucket
+width on the old side: ``true(w) <= read(w) <= true(w + width)``. With the default tiers a
+window up to 60 s is exact to 1 s, and up to 1 h exact to 10 s. A window longer than the longest
+tier's span reads that span (the last hour by default).
+
+:class:`SlidingCounter` is the same ring with a running total, for rate limits and the breaker's
+error-rate mode, where reads must be O(1).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = [
+    "DEFAULT_TIERS",
+    "ERROR_CLASSES",
+    "EventWindows",
+    "SlidingCounter",
+    "Tier",
+    "WindowCounts",
+]
+
+# The error classes of the policy language (llmpool_policy.semantics.signals.ERROR_CLASSES, kept
+# in step by a test; metrics sits below semantics and does not import it).
+ERROR_CLASSES: tuple[str, ...] = (
+    "rate_limited",
+    "overloaded",
+    "server_error",
+    "timeout",
+    "connection",
+    "bad_request",
+    "auth",
+    "not_found",
+    "context_window",
+    "content_policy",
+    "invalid_response",
+    "budget_exceeded",
+    "cancelled",
+)
+CLASS_INDEX: dict[str, int] = {name: i for i, name in enumerate(ERROR_CLASSES)}
+CANCELLED = CLASS_INDEX["cancelled"]
+_NO_BUCKET = -(1 << 62)
+
+
+@dataclass(frozen=True)
+class Tier:
+    """Buckets of ``width_s`` seconds covering windows up to ``span_s`` seconds."""
+
+    width_s: float
+    span_s: float
+
+    def __post_init__(self) -> None:
+        if not (self.width_s > 0 and self.span_s >= self.width_s):
+            raise ValueError(f"a tier needs 0 < width <= span (got {self.width_s}, {self.span_s})")
+
+    @property
+    def slots(self) -> int:
+        """Buckets kept: enough for a read of ``span_s`` at any phase of the current bucket."""
+        return math.ceil(self.span_s / self.width_s) + 1
+
+
+DEFAULT_TIERS: tuple[Tier, ...] = (Tier(1.0, 60.0), Tier(10.0, 3600.0))
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    """What happened in one window: finished attempts by outcome, and their cost."""
+
+    attempts: int  # every finished attempt, cancelled ones included
+    successes: int
+    failures: int  # finished with an error class other than ``cancelled``
+    cancelled: int
+    spend: float
+
+
+def _ring_sum(values: list[int], lo: int, hi: int, n: int) -> int:
+    """Sum of bucket indexes ``lo..hi`` (inclusive, ``hi - lo < n``) stored at ``index % n``."""
+    s0 = lo % n
+    s1 = hi % n
+    if s0 <= s1:
+        return sum(values[s0 : s1 + 1])
+    return sum(values[s0:]) + sum(values[: s1 + 1])
+
+
+def _ring_fsum(values: list[float], lo: int, hi: int, n: int) -> float:
+    s0 = lo % n
+    s1 = hi % n
+    if s0 <= s1:
+        return math.fsum(values[s0 : s1 + 1])
+    return math.fsum(values[s0:]) + math.fsum(values[: s1 + 1])
+
+
+class _Ring:
+    """One tier's buckets. Invariant: slot ``i % n`` holds bucket ``i`` for every
+    ``head - n < i <= head`` (buckets never written hold zeros)."""
+
+    __slots__ = ("attempts", "by_class", "failures", "head", "n", "spend", "successes", "width")
+
+    def __init__(self, tier: Tier) -> None:
+        self.width = tier.width_s
+        self.n = n = tier.slots
+        self.head = _NO_BUCKET
+        self.attempts = [0] * n
+        self.successes = [0] * n
+        self.failures = [0] * n
+        self.spend = [0.0] * n
+        # Per-class counts only where an error happened (most buckets have none).
+        self.by_class: list[list[int] | None] = [None] * n
+
+    def advance(self, idx: int) -> None:
+        n = self.n
+        if idx - self.head >= n:
+            self.attempts = [0] * n
+            self.successes = [0] * n
+            self.failures = [0] * n
+            self.spend = [0.0] * n
+            self.by_class = [None] * n
+        else:
+            attempts, successes, failures = self.attempts, self.successes, self.failures
+            spend, by_class = self.spend, self.by_class
+            for i in range(self.head + 1, idx + 1):
+                s = i % n
+                attempts[s] = successes[s] = failures[s] = 0
+                spend[s] = 0.0
+                by_class[s] = None
+        self.head = idx
+
+    def span(self, now: float, window: float) -> tuple[int, int]:
+        """The bucket indexes a read covers, clipped to what the ring holds (may be empty)."""
+        hi = min(int(now // self.width), self.head)
+        lo = max(int((now - window) // self.width), self.head - self.n + 1)
+        return lo, hi
+
+
+class EventWindows:
+    """Finished attempts per time bucket, in every tier. See the module docstring."""
+
+    __slots__ = ("_rings", "_spans", "tiers")
+
+    def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> None:
+        if not tiers:
+            raise ValueError("at least one tier is needed")
+        self.tiers = tuple(sorted(tiers, key=lambda t: t.span_s))
+        self._rings = tuple(_Ring(t) for t in self.tiers)
+        self._spans = tuple(t.span_s for t in self.tiers)
+
+    @property
+    def max_window_s(self) -> float:
+        return self._spans[-1]
+
+    def record(self, now: float, outcome: int, cost: float = 0.0) -> None:
+        """One finished attempt at ``now``; ``outcome`` is -1 for success or a class index."""
+        for ring in self._rings:
+            idx = int(now // ring.width)
+            if idx > ring.head:
+                ring.advance(idx)
+            elif idx <= ring.head - ring.n:
+                continue  # older than anything this tier keeps
+            s = idx % ring.n
+            ring.attempts[s] += 1
+            if outcome < 0:
+                ring.successes[s] += 1
+            else:
+                if outcome != CANCELLED:
+                    ring.failures[s] += 1
+                counts = ring.by_class[s]
+                if counts is None:
+                    counts = ring.by_class[s] = [0] * len(ERROR_CLASSES)
+                counts[outcome] += 1
+            if cost:
+                ring.spend[s] += cost
+
+    def _ring_for(self, window: float) -> _Ring:
+        for ring, span in zip(self._rings, self._spans, strict=True):
+            if window <= span:
+                return ring
+        return self._rings[-1]
+
+    def _clamp(self, window: float) -> float:
+        return min(window, self._spans[-1])
+
+    def counts(self, now: float, window: float) -> WindowCounts:
+        """Totals over ``window`` seconds ending at ``now`` (read-only)."""
+        ring = self._ring_for(window)
+        lo, hi = ring.span(now, self._clamp(window))
+        if lo > hi:
+            return WindowCounts(0, 0, 0, 0, 0.0)
+        n = ring.n
+        attempts = _ring_sum(ring.attempts, lo, hi, n)
+        successes = _ring_sum(ring.successes, lo, hi, n)
+        failures = _ring_sum(ring.failures, lo, hi, n)
+        spend = _ring_fsum(ring.spend, lo, hi, n) if attempts else 0.0
+        return WindowCounts(attempts, successes, failures, attempts - successes - failures, spend)
+
+    def errors(self, now: float, window: float) -> dict[str, int]:
+        """Failures by error class over the window; classes with none are left out."""
+        ring = self._ring_for(window)
+        lo, hi = ring.span(now, self._clamp(window))
+        totals = [0] * len(ERROR_CLASSES)
+        for i in range(lo, hi + 1):
+            counts = ring.by_class[i % ring.n]
+            if counts is not None:
+                for c, v in enumerate(counts):
+                    totals[c] += v
+        return {ERROR_CLASSES[c]: v for c, v in enumerate(totals) if v}
+
+    def buckets_kept(self) -> int:
+        """How many buckets exist in all (constant: memory does not grow with traffic)."""
+        return sum(r.n for r in self._rings)
+
+
+class SlidingCounter:
+    """An integer total over the last ``span_s`` seconds, with O(1) adds and reads.
+
+    Buckets are ``width_s`` wide; an amount added at ``t`` stops counting once the whole bucket
+    holding ``t`` is older than ``span_s``: between ``span_s`` and ``span_s + width_s`` after it
+    was added. For rate limits that is the safe side: a slot is never freed early.
+    """
+
+    __slots__ = ("_head", "_n", "_slots", "_total", "span_s", "width_s")
+
+    def __init__(self, span_s: float, width_s: float) -> None:
+        if not (width_s > 0 and span_s >= width_s):
+            raise ValueError(f"a counter needs 0 < width <= span (got {width_s}, {span_s})")
+        self.span_s = span_s
+        self.width_s = width_s
+        self._n = math.ceil(span_s / width_s) + 1
+        self._slots = [0] * self._n
+        self._head = _NO_BUCKET
+        self._total = 0
+
+    def bucket(self, now: float) -> int:
+        return int(now // self.width_s)
+
+    def _advance(self, idx: int) -> None:
+        n = self._n
+        if idx - self._head >= n:
+            self._slots = [0] * n
+            self._total = 0
+        else:
+            slots = self._slots
+            total = self._total
+            for i in range(self._head + 1, idx + 1):
+                s = i % n
+                total -= slots[s]
+                slots[s] = 0
+            self._total = total
+        self._head = idx
+
+    def add(self, now: float, amount: int) -> int:
+        """Add ``amount`` at ``now``; returns the bucket index (to adjust it later)."""
+        idx = int(now // self.width_s)
+        if idx > self._head:
+            self._advance(idx)
+        elif idx <= self._head - self._n:
+            return idx
+        self._slots[idx % self._n] += amount
+        self._total += amount
+        return idx
+
+    def adjust(self, idx: int, delta: int) -> None:
+        """Change the amount recorded in bucket ``idx``, if that bucket still counts."""
+        if self._head - self._n < idx <= self._head:
+            self._slots[idx % self._n] += delta
+            self._total += delta
+
+    def _expired(self, idx: int) -> int:
+        """Of the running total, what has expired by bucket ``idx`` (read-only)."""
+        gap = idx - self._head
+        if gap <= 0:
+            return 0
+        if gap >= self._n:
+            return self._total
+        n = self._n
+        slots = self._slots
+        return sum(slots[i % n] for i in range(self._head + 1, idx + 1))
+
+    def value(self, now: float) -> int:
+        """The total counting at ``now`` (read-only)."""
+        idx = int(now // self.width_s)
+        if idx <= self._head:
+            return self._total
+        return self._total - self._expired(idx)
+
+    def next_release(self, now: float) -> float | None:
+        """Seconds until part of the current total stops counting; None when nothing counts."""
+        idx = int(now // self.width_s)
+        n = self._n
+        for i in range(max(idx, self._head) - n + 1, min(idx, self._head) + 1):
+            if i > self._head - n and self._slots[i % n] > 0:
+                return max(0.0, (i + n) * self.width_s - now)
+        return None
+
+    def reset(self) -> None:
+        self._slots = [0] * self._n
+        self._head = _NO_BUCKET
+        self._total = 0
