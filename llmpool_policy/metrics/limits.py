@@ -51,7 +51,7 @@ class Refused:
     reason: str  # "rpm" | "rpd" | "tpm" | "cool_down" | "breaker_open" | "probes_busy"
     retry_in_s: float | None = None
 
-    def __bool__(self) -> bool:  # `if reservation:` reads naturally
+    def __bool__(self) -> Literal[False]:  # `if attempt:` reads naturally (and narrows types)
         return False
 
 
@@ -83,7 +83,7 @@ class Reservation:
         self._tpm_idx = tpm
         self._state = _OPEN
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> Literal[True]:
         return True
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Literal
 
 from .breaker import HALF_OPEN, OPEN, Breaker, BreakerSpec, Transition
 from .clock import Clock, MonotonicClock
@@ -49,7 +50,7 @@ class Attempt:
         self.probe = probe
         self.done = False
 
-    def __bool__(self) -> bool:
+    def __bool__(self) -> Literal[True]:
         return True
 
     def complete(
