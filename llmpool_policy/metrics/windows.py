@@ -1,9 +1,10 @@
 """Time-bucketed sliding windows: attempts, successes, failures by error class, and spend.
 
-Each :class:`Tier` is a ring of fixed-width time buckets. Recording an event touches one bucket
-of each tier (O(1)); when time moves past a bucket, the buckets it skipped are cleared (at most
-the ring's length, so O(1) amortised per elapsed bucket). Memory is fixed at construction: it
-never grows with traffic.
+Each :class:`Tier` is a ring of fixed-width time buckets holding running totals. Recording an
+event touches one bucket of each tier (O(1)); when time moves past a bucket, the buckets it
+skipped are filled in (at most the ring's length, so O(1) amortised per elapsed bucket). A read
+is the difference of two running totals (O(1) for any window). Memory is fixed at construction:
+it never grows with traffic.
 
 Resolution. A read of window ``w`` at time ``now`` uses the finest tier whose span covers ``w``
 and sums the buckets with index ``floor((now - w) / width)`` through ``floor(now / width)``. So it
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "DEFAULT_TIERS",
@@ -72,9 +74,9 @@ class Tier:
 DEFAULT_TIERS: tuple[Tier, ...] = (Tier(1.0, 60.0), Tier(10.0, 3600.0))
 
 
-@dataclass(frozen=True)
-class WindowCounts:
-    """What happened in one window: finished attempts by outcome, and their cost."""
+class WindowCounts(NamedTuple):
+    """What happened in one window: finished attempts by outcome, and their cost. (A named
+    tuple rather than a dataclass: one is built per read, on the decision's path.)"""
 
     attempts: int  # every finished attempt, cancelled ones included
     successes: int
@@ -83,56 +85,61 @@ class WindowCounts:
     spend: float
 
 
-def _ring_sum(values: list[int], lo: int, hi: int, n: int) -> int:
-    """Sum of bucket indexes ``lo..hi`` (inclusive, ``hi - lo < n``) stored at ``index % n``."""
-    s0 = lo % n
-    s1 = hi % n
-    if s0 <= s1:
-        return sum(values[s0 : s1 + 1])
-    return sum(values[s0:]) + sum(values[: s1 + 1])
-
-
-def _ring_fsum(values: list[float], lo: int, hi: int, n: int) -> float:
-    s0 = lo % n
-    s1 = hi % n
-    if s0 <= s1:
-        return math.fsum(values[s0 : s1 + 1])
-    return math.fsum(values[s0:]) + math.fsum(values[: s1 + 1])
+_EMPTY = WindowCounts(0, 0, 0, 0, 0.0)
 
 
 class _Ring:
-    """One tier's buckets. Invariant: slot ``i % n`` holds bucket ``i`` for every
-    ``head - n < i <= head`` (buckets never written hold zeros)."""
+    """One tier's buckets, stored as running totals so any window reads in O(1).
 
-    __slots__ = ("attempts", "by_class", "failures", "head", "n", "spend", "successes", "width")
+    ``attempts[i % m]`` is the number of attempts in every bucket up to and including ``i``
+    (likewise successes, failures, spend), kept for ``head - n <= i <= head`` with ``m = n + 1``
+    slots; a window's count is the difference of two of them. ``by_class`` holds per-bucket
+    (not running) counts, only where an error happened."""
+
+    __slots__ = (
+        "attempts",
+        "by_class",
+        "failures",
+        "head",
+        "m",
+        "n",
+        "spend",
+        "successes",
+        "width",
+    )
 
     def __init__(self, tier: Tier) -> None:
         self.width = tier.width_s
-        self.n = n = tier.slots
+        self.n = tier.slots
+        self.m = m = self.n + 1
         self.head = _NO_BUCKET
-        self.attempts = [0] * n
-        self.successes = [0] * n
-        self.failures = [0] * n
-        self.spend = [0.0] * n
-        # Per-class counts only where an error happened (most buckets have none).
-        self.by_class: list[list[int] | None] = [None] * n
+        self.attempts = [0] * m
+        self.successes = [0] * m
+        self.failures = [0] * m
+        self.spend = [0.0] * m
+        self.by_class: list[list[int] | None] = [None] * m
 
     def advance(self, idx: int) -> None:
-        n = self.n
-        if idx - self.head >= n:
-            self.attempts = [0] * n
-            self.successes = [0] * n
-            self.failures = [0] * n
-            self.spend = [0.0] * n
-            self.by_class = [None] * n
+        """Make ``idx`` the newest bucket, carrying the running totals into skipped buckets."""
+        m = self.m
+        h = self.head % m
+        a, s, f, c = self.attempts[h], self.successes[h], self.failures[h], self.spend[h]
+        if idx - self.head >= m:
+            self.attempts = [a] * m
+            self.successes = [s] * m
+            self.failures = [f] * m
+            self.spend = [c] * m
+            self.by_class = [None] * m
         else:
             attempts, successes, failures = self.attempts, self.successes, self.failures
             spend, by_class = self.spend, self.by_class
             for i in range(self.head + 1, idx + 1):
-                s = i % n
-                attempts[s] = successes[s] = failures[s] = 0
-                spend[s] = 0.0
-                by_class[s] = None
+                k = i % m
+                attempts[k] = a
+                successes[k] = s
+                failures[k] = f
+                spend[k] = c
+                by_class[k] = None
         self.head = idx
 
     def span(self, now: float, window: float) -> tuple[int, int]:
@@ -164,21 +171,43 @@ class EventWindows:
             idx = int(now // ring.width)
             if idx > ring.head:
                 ring.advance(idx)
-            elif idx <= ring.head - ring.n:
-                continue  # older than anything this tier keeps
-            s = idx % ring.n
-            ring.attempts[s] += 1
+            elif idx != ring.head:
+                self._record_late(ring, idx, outcome, cost)
+                continue
+            k = idx % ring.m
+            ring.attempts[k] += 1
             if outcome < 0:
-                ring.successes[s] += 1
+                ring.successes[k] += 1
             else:
                 if outcome != CANCELLED:
-                    ring.failures[s] += 1
-                counts = ring.by_class[s]
+                    ring.failures[k] += 1
+                counts = ring.by_class[k]
                 if counts is None:
-                    counts = ring.by_class[s] = [0] * len(ERROR_CLASSES)
+                    counts = ring.by_class[k] = [0] * len(ERROR_CLASSES)
                 counts[outcome] += 1
             if cost:
-                ring.spend[s] += cost
+                ring.spend[k] += cost
+
+    @staticmethod
+    def _record_late(ring: _Ring, idx: int, outcome: int, cost: float) -> None:
+        """An event for a bucket older than the newest (only with out-of-order times)."""
+        if idx <= ring.head - ring.n:
+            return  # older than anything this tier keeps
+        m = ring.m
+        for i in range(idx, ring.head + 1):
+            k = i % m
+            ring.attempts[k] += 1
+            if outcome < 0:
+                ring.successes[k] += 1
+            elif outcome != CANCELLED:
+                ring.failures[k] += 1
+            ring.spend[k] += cost
+        if outcome >= 0:
+            k = idx % m
+            counts = ring.by_class[k]
+            if counts is None:
+                counts = ring.by_class[k] = [0] * len(ERROR_CLASSES)
+            counts[outcome] += 1
 
     def _ring_for(self, window: float) -> _Ring:
         for ring, span in zip(self._rings, self._spans, strict=True):
@@ -186,29 +215,29 @@ class EventWindows:
                 return ring
         return self._rings[-1]
 
-    def _clamp(self, window: float) -> float:
-        return min(window, self._spans[-1])
-
     def counts(self, now: float, window: float) -> WindowCounts:
-        """Totals over ``window`` seconds ending at ``now`` (read-only)."""
+        """Totals over ``window`` seconds ending at ``now`` (read-only, O(1))."""
         ring = self._ring_for(window)
-        lo, hi = ring.span(now, self._clamp(window))
+        if window > self._spans[-1]:
+            window = self._spans[-1]
+        lo, hi = ring.span(now, window)
         if lo > hi:
-            return WindowCounts(0, 0, 0, 0, 0.0)
-        n = ring.n
-        attempts = _ring_sum(ring.attempts, lo, hi, n)
-        successes = _ring_sum(ring.successes, lo, hi, n)
-        failures = _ring_sum(ring.failures, lo, hi, n)
-        spend = _ring_fsum(ring.spend, lo, hi, n) if attempts else 0.0
+            return _EMPTY
+        m = ring.m
+        h, b = hi % m, (lo - 1) % m
+        attempts = ring.attempts[h] - ring.attempts[b]
+        successes = ring.successes[h] - ring.successes[b]
+        failures = ring.failures[h] - ring.failures[b]
+        spend = ring.spend[h] - ring.spend[b] if attempts else 0.0
         return WindowCounts(attempts, successes, failures, attempts - successes - failures, spend)
 
     def errors(self, now: float, window: float) -> dict[str, int]:
         """Failures by error class over the window; classes with none are left out."""
         ring = self._ring_for(window)
-        lo, hi = ring.span(now, self._clamp(window))
+        lo, hi = ring.span(now, min(window, self._spans[-1]))
         totals = [0] * len(ERROR_CLASSES)
         for i in range(lo, hi + 1):
-            counts = ring.by_class[i % ring.n]
+            counts = ring.by_class[i % ring.m]
             if counts is not None:
                 for c, v in enumerate(counts):
                     totals[c] += v
@@ -216,7 +245,7 @@ class EventWindows:
 
     def buckets_kept(self) -> int:
         """How many buckets exist in all (constant: memory does not grow with traffic)."""
-        return sum(r.n for r in self._rings)
+        return sum(r.m for r in self._rings)
 
 
 class SlidingCounter:

@@ -109,7 +109,7 @@ def test_memory_stays_bounded_over_hours_of_events() -> None:
         attempt = p.on_dispatch(tokens=10)
         assert attempt
         attempt.complete(None if i % 7 else "bad_request", latency_s=0.05 + (i % 1000) / 100.0)
-    assert p.windows.buckets_kept() == buckets == 61 + 361
+    assert p.windows.buckets_kept() == buckets == 62 + 362
     # at most one histogram bin per 2% step of the values seen (0.05 s .. 10 s) per bucket
     per_bucket_cap = math.ceil(math.log(10.05 / 0.05) / math.log(1.01 / 0.99)) + 1
     assert p.latency.bins_kept() <= (61 + 361) * per_bucket_cap
