@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -238,6 +239,29 @@ def test_a_string_literal_whose_text_is_not_a_token_is_requoted() -> None:
 def test_parentheses_only_where_precedence_needs_them(source: str, expected: str) -> None:
     out = fmt(f"route r when {source} {{ }}")
     assert out == f"route r when {expected} {{\n}}\n"
+
+
+OPERATORS = ["or", "and", "==", "<", "in", "not in", "+", "-", "*", "/"]
+NESTINGS = [
+    *(f"(a {o} b) {p} c" for o in OPERATORS for p in OPERATORS),
+    *(f"a {o} (b {p} c)" for o in OPERATORS for p in OPERATORS),
+    *(f"{u} (a {o} b)" for u in ["not", "-"] for o in OPERATORS),
+    *(f"({u} a) {o} b" for u in ["not", "-"] for o in OPERATORS),
+    *(f"a {o} ({u} b)" for u in ["not", "-"] for o in OPERATORS),
+    *(f"{u} ({v} a)" for u in ["not", "-"] for v in ["not", "-"]),
+]
+
+
+@pytest.mark.parametrize("source", NESTINGS)
+def test_every_pair_of_operators_nests_correctly(source: str) -> None:
+    """Each operator inside each other, on each side: the tree survives, extra parens go."""
+    out = fmt(f"route r when {source} {{ }}")
+    printed = out.removeprefix("route r when ").removesuffix(" {\n}\n")
+    if printed.count("(") == source.count("("):
+        # Kept the parentheses: they must be needed (dropping them changes or breaks the tree).
+        bare = printed.replace("(", "").replace(")", "")
+        with contextlib.suppress(PolicySyntaxError):
+            assert parse(f"route r when {bare} {{ }}") != parse(out)
 
 
 # ---- comments ---------------------------------------------------------------------------------
