@@ -1,0 +1,225 @@
+"""Conditions and order keys as generated Python: no tree walking per request.
+
+Each expression becomes Python source over four names — ``r`` the request, ``a`` the provider's
+static attributes, ``v`` its live view, ``c`` its estimated cost — plus ``R``, a list that
+collects the values read when a trace is wanted. Request-only sub-expressions inside
+per-provider code are hoisted into ``q0, q1, ...``, computed once per request.
+
+The value rules are the reference interpreter's (missing values make comparisons false and
+arithmetic missing); the helpers below are those rules, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..semantics.render import format_seconds
+from ..semantics.signals import DEFAULT_WINDOW_SECONDS, Scope, lookup
+from ..syntax import ast
+
+__all__ = ["HELPERS", "ExprCompiler", "is_request_only"]
+
+
+def _t(x: Any) -> bool:
+    return x is not None and bool(x)
+
+
+def _eq(x: Any, y: Any) -> bool:
+    return x is not None and y is not None and bool(x == y)
+
+
+def _ne(x: Any, y: Any) -> bool:
+    return x is not None and y is not None and bool(x != y)
+
+
+def _lt(x: Any, y: Any) -> bool:
+    if x is None or y is None:
+        return False
+    try:
+        return bool(x < y)
+    except TypeError:
+        return False
+
+
+def _le(x: Any, y: Any) -> bool:
+    if x is None or y is None:
+        return False
+    try:
+        return bool(x <= y)
+    except TypeError:
+        return False
+
+
+def _gt(x: Any, y: Any) -> bool:
+    if x is None or y is None:
+        return False
+    try:
+        return bool(x > y)
+    except TypeError:
+        return False
+
+
+def _ge(x: Any, y: Any) -> bool:
+    if x is None or y is None:
+        return False
+    try:
+        return bool(x >= y)
+    except TypeError:
+        return False
+
+
+def _in(x: Any, y: Any) -> bool:
+    if x is None or y is None:
+        return False
+    try:
+        return x in y
+    except TypeError:
+        return False
+
+
+def _nin(x: Any, y: Any) -> bool:
+    if x is None or y is None:
+        return False
+    try:
+        return x not in y
+    except TypeError:
+        return False
+
+
+def _arith(op: str) -> Any:
+    import operator
+
+    fn = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}[op]
+
+    def apply(x: Any, y: Any) -> Any:
+        if x is None or y is None:
+            return None
+        try:
+            return fn(x, y)
+        except (TypeError, ZeroDivisionError):
+            return None
+
+    return apply
+
+
+def _neg(x: Any) -> Any:
+    return None if x is None else -x
+
+
+def _rd(record: list[tuple[str, Any]], label: str, value: Any) -> Any:
+    for existing, _ in record:
+        if existing == label:
+            return value
+    record.append((label, value))
+    return value
+
+
+HELPERS: dict[str, Any] = {
+    "_t": _t, "_eq": _eq, "_ne": _ne, "_lt": _lt, "_le": _le, "_gt": _gt, "_ge": _ge,
+    "_in": _in, "_nin": _nin, "_add": _arith("+"), "_sub": _arith("-"), "_mul": _arith("*"),
+    "_div": _arith("/"), "_neg": _neg, "_rd": _rd,
+}  # fmt: skip
+
+_CMP = {
+    "==": "_eq", "!=": "_ne", "<": "_lt", "<=": "_le", ">": "_gt", ">=": "_ge", "in": "_in",
+    "not in": "_nin", "+": "_add", "-": "_sub", "*": "_mul", "/": "_div",
+}  # fmt: skip
+_LATENCY = {
+    "latency.p50": "p50",
+    "latency.p95": "p95",
+    "latency.p99": "p99",
+    "latency.mean": "mean",
+}
+
+
+def is_request_only(expr: ast.Expr) -> bool:
+    if isinstance(expr, ast.Literal):
+        return True
+    if isinstance(expr, ast.Path):
+        signal = lookup(expr.dotted)
+        return signal is not None and signal.scope is Scope.REQUEST
+    if isinstance(expr, ast.Call):
+        return False
+    if isinstance(expr, ast.ListExpr):
+        return all(is_request_only(i) for i in expr.items)
+    if isinstance(expr, ast.Unary):
+        return is_request_only(expr.operand)
+    return is_request_only(expr.left) and is_request_only(expr.right)
+
+
+def _live(name: str, window: float | None) -> str:
+    w = repr(DEFAULT_WINDOW_SECONDS if window is None else window)
+    if name in ("error_rate", "success_rate", "requests", "spend"):
+        return f"v.{name}({w})"
+    if name in _LATENCY:
+        return f"v.latency({_LATENCY[name]!r}, {w})"
+    if name in ("cost", "estimated_cost"):
+        return "c"
+    if name == "breaker.state":
+        return "v.breaker_state"
+    if name == "breaker.open":
+        return "(v.breaker_state == 'open')"
+    if name == "breaker.half_open":
+        return "(v.breaker_state == 'half_open')"
+    return "v." + name.replace(".", "_")
+
+
+@dataclass
+class ExprCompiler:
+    """Compiles expressions of one generated function; ``hoisted`` holds the per-request prelude
+    (only used when ``hoist`` is on, i.e. for per-provider code)."""
+
+    traced: bool
+    hoist: bool = False
+    hoisted: list[str] = field(default_factory=list)
+
+    def _read(self, label: str, code: str) -> str:
+        return f"_rd(R, {label!r}, {code})" if self.traced else code
+
+    def expr(self, e: ast.Expr) -> str:
+        if (
+            self.hoist
+            and not self.traced
+            and not isinstance(e, ast.Literal | ast.Path)
+            and is_request_only(e)
+        ):
+            name = f"q{len(self.hoisted)}"
+            plain = ExprCompiler(traced=False)
+            self.hoisted.append(f"{name} = {plain.expr(e)}")
+            return name
+        if isinstance(e, ast.Literal):
+            return repr(e.value)
+        if isinstance(e, ast.ListExpr):
+            return "[" + ", ".join(self.expr(i) for i in e.items) + "]"
+        if isinstance(e, ast.Path):
+            dotted = e.dotted
+            signal = lookup(dotted)
+            assert signal is not None, dotted
+            if signal.scope is Scope.REQUEST:
+                parts = dotted.split(".")
+                if parts[1] == "metadata":
+                    code = f"r.metadata.get({'.'.join(parts[2:])!r})"
+                else:
+                    code = f"r.{parts[1]}"
+                return self._read(dotted, code)
+            if signal.scope is Scope.STATIC:
+                return self._read(signal.name, f"a.get({signal.name!r})")
+            return self._read(signal.name, _live(signal.name, None))
+        if isinstance(e, ast.Call):
+            signal = lookup(e.func.dotted)
+            assert signal is not None
+            arg = e.args[0]
+            assert isinstance(arg, ast.Literal)
+            seconds = arg.seconds()
+            return self._read(
+                f"{signal.name}({format_seconds(seconds)})", _live(signal.name, seconds)
+            )
+        if isinstance(e, ast.Unary):
+            inner = self.expr(e.operand)
+            return f"(not _t({inner}))" if e.op == "not" else f"_neg({inner})"
+        if e.op == "and":
+            return f"(_t({self.expr(e.left)}) and _t({self.expr(e.right)}))"
+        if e.op == "or":
+            return f"(_t({self.expr(e.left)}) or _t({self.expr(e.right)}))"
+        return f"{_CMP[e.op]}({self.expr(e.left)}, {self.expr(e.right)})"

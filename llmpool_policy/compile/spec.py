@@ -1,0 +1,286 @@
+"""The static part of a policy, resolved once: per route, what it uses, how it retries, its
+limits and fallback; per budget, its amount and breach action.
+
+Conditions stay ASTs here (normalised); the compiler turns them into closures, the reference
+interpreter walks them. Everything else is plain data both share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from ..semantics import CheckedPolicy, ProviderFacts
+from ..semantics.bounds import DEFAULT_TIMEOUT_SECONDS, sleeps
+from ..syntax import ast
+from ..syntax.formatter import format_expr
+from .normalize import normalize
+
+__all__ = ["BudgetSpec", "PolicySpec", "RouteSpec", "build_spec"]
+
+# Transient failures worth moving on from, when a route says nothing (the seed's intent).
+DEFAULT_FAILOVER = ("rate_limited", "overloaded", "server_error", "timeout", "connection")
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    name: str
+    condition: ast.Expr | None
+    condition_text: str
+    use_kind: str  # "list" | "selector" | "all"
+    use_names: tuple[str, ...]  # for "list"; config order of the listed providers
+    selector: ast.Expr | None
+    skips: tuple[tuple[ast.Expr, str], ...]
+    avoids: tuple[tuple[ast.Expr, str], ...]
+    order: tuple[tuple[ast.Expr, bool, str], ...]  # (key, descending, text)
+    split: tuple[tuple[str, float], ...]
+    split_by: ast.Expr | None
+    tries: int
+    backoff_s: tuple[float, ...]
+    jitter: str
+    retry_on: tuple[str, ...]
+    retry_statuses: tuple[tuple[int, int], ...]
+    retry_after_cap_s: float | None
+    failover_on: tuple[str, ...] | None
+    failover_statuses: tuple[tuple[int, int], ...]
+    fallback: str | None
+    timeout_s: float | None
+    deadline_s: float | None
+    max_attempts: int | None
+    max_cost: float | None
+    breaker: str | None
+
+
+@dataclass(frozen=True)
+class BudgetSpec:
+    name: str
+    amount: float
+    period: str
+    key: ast.Expr | None
+    action: str  # "deny" | "fallback"
+    fallback: str | None
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    name: str
+    providers: tuple[ProviderFacts, ...]
+    routes: tuple[RouteSpec, ...]
+    budgets: tuple[BudgetSpec, ...]
+
+    def route(self, name: str) -> RouteSpec:
+        for route in self.routes:
+            if route.name == name:
+                return route
+        raise KeyError(name)
+
+    @property
+    def attributes(self) -> Mapping[str, Mapping[str, object]]:
+        return {p.name: p.attributes for p in self.providers}
+
+    def budget_exempt(self, route: str) -> frozenset[str]:
+        """Budgets that do not apply to ``route``: those whose breach falls back to it."""
+        return frozenset(b.name for b in self.budgets if b.fallback == route)
+
+
+def _items(items: tuple[ast.ErrorItem, ...]) -> tuple[tuple[str, ...], tuple[tuple[int, int], ...]]:
+    classes: list[str] = []
+    statuses: list[tuple[int, int]] = []
+    for item in items:
+        if isinstance(item, ast.ErrorClass):
+            classes.append(item.name)
+        elif isinstance(item, ast.StatusCode):
+            statuses.append((item.code, item.code))
+        elif isinstance(item, ast.StatusClass):
+            statuses.append((item.hundreds * 100, item.hundreds * 100 + 99))
+        else:
+            statuses.append((item.low, item.high))
+    return tuple(classes), tuple(statuses)
+
+
+def _retry(route: ast.RouteDecl, checked: CheckedPolicy) -> tuple[ast.RetrySetting, ...]:
+    for stmt in route.body:
+        if isinstance(stmt, ast.RetryInline):
+            return stmt.body.settings
+        if isinstance(stmt, ast.RetryRef):
+            decl = checked.symbols.retries.get(stmt.name.value)
+            return decl.body.settings if decl is not None else ()
+    default = checked.symbols.retries.get("default")
+    return default.body.settings if default is not None else ()
+
+
+def _limits(
+    route: ast.RouteDecl, checked: CheckedPolicy
+) -> tuple[float | None, int | None, float | None]:
+    deadline: float | None = None
+    attempts: int | None = None
+    cost: float | None = None
+    blocks = [s for s in route.body if isinstance(s, ast.LimitsDecl)]
+    if checked.symbols.limits is not None:
+        blocks.append(checked.symbols.limits)
+    for block in blocks:  # the route's own settings first, then the policy's
+        for s in block.settings:
+            if isinstance(s, ast.Deadline) and deadline is None:
+                deadline = s.duration.seconds()
+            elif isinstance(s, ast.MaxAttempts) and attempts is None:
+                attempts = int(s.count.value)
+            elif isinstance(s, ast.MaxCost) and cost is None:
+                cost = float(s.amount.value)
+    return deadline, attempts, cost
+
+
+def _flatten(
+    expr: ast.GroupExpr,
+    checked: CheckedPolicy,
+    config_order: Sequence[str],
+    seen: frozenset[str] = frozenset(),
+) -> tuple[str, tuple[str, ...], ast.Expr | None]:
+    """(kind, names, selector) of a provider set."""
+    if isinstance(expr, ast.AllProviders):
+        return "all", tuple(config_order), None
+    if isinstance(expr, ast.Selector):
+        return "selector", tuple(config_order), normalize(expr.condition)
+    if isinstance(expr, ast.GroupRef):
+        group = checked.symbols.groups.get(expr.name.value)
+        if group is not None and expr.name.value not in seen:
+            return _flatten(group.value, checked, config_order, seen | {expr.name.value})
+        return "list", (expr.name.value,), None
+    names: list[str] = []
+    for item in expr.items:
+        if not (isinstance(item, ast.Path) and len(item.parts) == 1):
+            continue
+        name = item.parts[0]
+        group = checked.symbols.groups.get(name)
+        if group is not None and name not in seen:
+            kind, inner, selector = _flatten(group.value, checked, config_order, seen | {name})
+            if kind == "selector" and selector is not None:
+                from ..semantics.static_eval import NotStatic, evaluate
+
+                facts = (
+                    {p.name: p.attributes for p in checked.symbols.providers.values()}
+                    if checked.symbols.providers
+                    else {}
+                )
+                kept = []
+                for n in inner:
+                    try:
+                        if evaluate(selector, facts.get(n, {})):
+                            kept.append(n)
+                    except NotStatic:
+                        kept.append(n)
+                inner = tuple(kept)
+            names.extend(n for n in inner if n not in names)
+        elif name not in names:
+            names.append(name)
+    return "list", tuple(names), None
+
+
+def _conditions(
+    route: ast.RouteDecl, kind: type[ast.Skip] | type[ast.Avoid]
+) -> tuple[tuple[ast.Expr, str], ...]:
+    return tuple(
+        (normalize(s.condition), format_expr(s.condition))
+        for s in route.body
+        if isinstance(s, kind)
+    )
+
+
+def _order(order_by: ast.OrderBy | None) -> tuple[tuple[ast.Expr, bool, str], ...]:
+    if order_by is None:
+        return ()
+    return tuple(
+        (normalize(k.expr), k.direction == "desc", format_expr(k.expr)) for k in order_by.keys
+    )
+
+
+def build_spec(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -> PolicySpec:
+    """The static plan of every route; ``providers`` in config order."""
+    order = [p.name for p in providers]
+    routes = []
+    for route in checked.policy.routes:
+        use = next((s for s in route.body if isinstance(s, ast.Use)), None)
+        split = next((s for s in route.body if isinstance(s, ast.Split)), None)
+        if use is not None:
+            kind, names, selector = _flatten(use.providers, checked, order)
+        elif split is not None:
+            kind, names, selector = "list", tuple(a.provider.value for a in split.arms), None
+        else:
+            kind, names, selector = "all", tuple(order), None
+        settings = _retry(route, checked)
+        attempts = next((s for s in settings if isinstance(s, ast.Attempts)), None)
+        tries = max(1, int(attempts.count.value)) if attempts is not None else 1
+        backoff = next((s for s in settings if isinstance(s, ast.Backoff)), None)
+        on = next((s for s in settings if isinstance(s, ast.RetryOn)), None)
+        honor = next((s for s in settings if isinstance(s, ast.HonorRetryAfter)), None)
+        retry_on, retry_statuses = _items(on.items) if on is not None else (DEFAULT_FAILOVER, ())
+        failover = next((s for s in route.body if isinstance(s, ast.Failover)), None)
+        if failover is None:
+            failover_on: tuple[str, ...] | None = DEFAULT_FAILOVER
+            failover_statuses: tuple[tuple[int, int], ...] = ()
+        elif failover.items is None:
+            failover_on, failover_statuses = None, ()
+        else:
+            failover_on, failover_statuses = _items(failover.items)
+        fallback = next((s.route.value for s in route.body if isinstance(s, ast.Fallback)), None)
+        timeout = next(
+            (s.duration.seconds() for s in route.body if isinstance(s, ast.Timeout)), None
+        )
+        breaker = next((s.name.value for s in route.body if isinstance(s, ast.BreakerRef)), None)
+        if breaker is None and "default" in checked.symbols.breakers:
+            breaker = "default"
+        deadline, max_attempts, max_cost = _limits(route, checked)
+        order_by = next((s for s in route.body if isinstance(s, ast.OrderBy)), None)
+        honor_cap = None
+        if honor is not None:
+            honor_cap = honor.cap.seconds() if honor.cap is not None else float("inf")
+        routes.append(
+            RouteSpec(
+                name=route.name.value,
+                condition=None if route.condition is None else normalize(route.condition),
+                condition_text="" if route.condition is None else format_expr(route.condition),
+                use_kind=kind,
+                use_names=names,
+                selector=selector,
+                skips=_conditions(route, ast.Skip),
+                avoids=_conditions(route, ast.Avoid),
+                order=_order(order_by),
+                split=tuple((a.provider.value, float(a.weight.value)) for a in split.arms)
+                if split
+                else (),
+                split_by=None if split is None or split.by is None else normalize(split.by),
+                tries=tries,
+                backoff_s=tuple(sleeps((backoff,) if backoff else (), tries)),
+                jitter=backoff.jitter or "none" if backoff is not None else "none",
+                retry_on=retry_on,
+                retry_statuses=retry_statuses,
+                retry_after_cap_s=honor_cap,
+                failover_on=failover_on,
+                failover_statuses=failover_statuses,
+                fallback=fallback,
+                timeout_s=timeout,
+                deadline_s=deadline,
+                max_attempts=max_attempts,
+                max_cost=max_cost,
+                breaker=breaker,
+            )
+        )  # fmt: skip
+    budgets = tuple(
+        BudgetSpec(
+            name=d.name.value,
+            amount=float(d.amount.value),
+            period=d.period,
+            key=None if d.key is None else normalize(d.key),
+            action="fallback" if isinstance(d.breach, ast.BreachFallback) else "deny",
+            fallback=d.breach.route.value if isinstance(d.breach, ast.BreachFallback) else None,
+        )
+        for d in checked.policy.decls
+        if isinstance(d, ast.BudgetDecl)
+    )
+    return PolicySpec(checked.policy.name or "", tuple(providers), tuple(routes), budgets)
+
+
+def provider_timeout(attributes: Mapping[str, object], route: RouteSpec) -> float:
+    if route.timeout_s is not None:
+        return route.timeout_s
+    value = attributes.get("timeout")
+    return float(value) if isinstance(value, int | float) else DEFAULT_TIMEOUT_SECONDS
