@@ -28,6 +28,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--bounds", action="store_true", help="print worst-case calls and time per route"
     )
+    parser.add_argument(
+        "--graph", action="store_true", help="print the compiled decision graph of each policy"
+    )
     parser.set_defaults(func=run)
 
 
@@ -71,6 +74,10 @@ def run(args: argparse.Namespace) -> int:
         diagnostics.extend(checked.diagnostics)
         if args.bounds:
             reports.append(format_bounds(name, checked.bounds))
+        if args.graph and checked.ok:
+            from ..compile.compiler import compile_policy
+
+            reports.append(compile_policy(checked, providers or []).describe())
     print_diagnostics(diagnostics, sources, args.format)
     if args.format != "json":
         for report in reports:
