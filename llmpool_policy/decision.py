@@ -232,8 +232,8 @@ class Decision:
                     lines.append(f"    ~ {c.provider}: avoided, {c.avoided}{_values(c.values)}")
                 else:
                     keys = ", ".join(_show(k) for k in c.order_keys)
-                    shown = f" (order keys: {keys})" if keys else ""
-                    lines.append(f"    + {c.provider}{shown}{_values(c.values)}")
+                    ordering = f" (order keys: {keys})" if keys else ""
+                    lines.append(f"    + {c.provider}{ordering}{_values(c.values)}")
         if self.denied is not None:
             lines.append(f"  denied: {self.denied}")
         lines.append("  plan:")

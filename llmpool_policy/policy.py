@@ -32,8 +32,8 @@ def provider_facts(config: ConfigLike) -> list[ProviderFacts]:
         from .config import load_config
 
         config = load_config(config)
-    if isinstance(config, Sequence) and all(isinstance(p, ProviderFacts) for p in config):
-        return list(config)
+    if isinstance(config, Sequence):
+        return [p for p in config if isinstance(p, ProviderFacts)]
     return [ProviderFacts(p.name, p.static_attributes()) for p in config.providers]
 
 
