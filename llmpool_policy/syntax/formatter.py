@@ -22,11 +22,12 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from ..diagnostics import Span
 from . import ast
 
-__all__ = ["INDENT", "format_policy", "format_text", "quote_string"]
+__all__ = ["INDENT", "format_expr", "format_policy", "format_text", "quote_string"]
 
 INDENT = "  "
 
@@ -269,7 +270,13 @@ class _Line:
     trailing: ast.Comment | None = None
 
 
+# A block's body: one-line statements (text, source span), or nested blocks laid out in turn.
+_BodyItem: TypeAlias = tuple[str, Span] | ast.LimitsDecl | ast.RetryInline
+
+
 class _Layout:
+    """Turns declarations into :class:`_Line` values, in source order (comments rely on it)."""
+
     def __init__(self) -> None:
         self.lines: list[_Line] = []
 
@@ -294,7 +301,7 @@ class _Layout:
         header: str,
         span: Span,
         header_end: Span,
-        body: list[tuple[str, Span] | ast.LimitsDecl | ast.RetryInline],
+        body: list[_BodyItem],
     ) -> None:
         """``header {``, the body one level in, ``}``; ``header_end`` is the header's last token."""
         self.lines.append(
@@ -314,13 +321,11 @@ class _Layout:
 
     def limits(self, depth: int, d: ast.LimitsDecl) -> None:
         keyword = _token_at(d.span, len("limits"))
-        items: list[tuple[str, Span] | ast.LimitsDecl | ast.RetryInline]
-        items = [(_limit_setting(s), s.span) for s in d.settings]
+        items: list[_BodyItem] = [(_limit_setting(s), s.span) for s in d.settings]
         self.block(depth, "limits", d.span, keyword, items)
 
     def retry_body(self, depth: int, header: str, body: ast.RetryBody, span: Span) -> None:
-        items: list[tuple[str, Span] | ast.LimitsDecl | ast.RetryInline]
-        items = [(_retry_setting(s), s.span) for s in body.settings]
+        items: list[_BodyItem] = [(_retry_setting(s), s.span) for s in body.settings]
         self.block(depth, header, span, _token_at(body.span, 1), items)
 
     def decl(self, d: ast.Decl) -> None:
@@ -331,8 +336,7 @@ class _Layout:
         elif isinstance(d, ast.RetryDecl):
             self.retry_body(0, f"retry {d.name.value}", d.body, d.span)
         elif isinstance(d, ast.BreakerDecl):
-            settings: list[tuple[str, Span] | ast.LimitsDecl | ast.RetryInline]
-            settings = [(_breaker_setting(s), s.span) for s in d.settings]
+            settings: list[_BodyItem] = [(_breaker_setting(s), s.span) for s in d.settings]
             self.block(0, f"breaker {d.name.value}", d.span, d.name.span, settings)
         elif isinstance(d, ast.LimitsDecl):
             self.limits(0, d)
@@ -349,7 +353,7 @@ class _Layout:
         if d.condition is not None:
             header += " when " + format_expr(d.condition)
             header_end = d.condition.span
-        body: list[tuple[str, Span] | ast.LimitsDecl | ast.RetryInline] = [
+        body: list[_BodyItem] = [
             s if isinstance(s, ast.LimitsDecl | ast.RetryInline) else (_route_stmt(s), s.span)
             for s in d.body
         ]
