@@ -173,6 +173,11 @@ class ProviderMetrics:
         """A dispatched attempt finished: ``outcome`` is None for success, else its error class.
         ``latency_s`` defaults to the time since dispatch; ``tokens`` (actual usage) settles the
         token reservation. Returns the breaker transition this caused, if any."""
+        if attempt.provider is not self:
+            raise ValueError(f"this attempt was dispatched to {attempt.provider.name!r}")
+        index = -1 if outcome is None else CLASS_INDEX.get(outcome)
+        if index is None:
+            raise ValueError(f"unknown error class {outcome!r}")
         with self._lock:
             if attempt.done:
                 raise RuntimeError("this attempt was already completed or cancelled")
@@ -183,16 +188,14 @@ class ProviderMetrics:
             self.in_flight -= 1
             attempt.reservation.settle(tokens)
             self._requests += 1
+            self.windows.record(now, index, cost)
             if outcome is None:
-                self.windows.record(now, -1, cost)
                 self.latency.record(now, latency_s)
                 self.ewma.update(latency_s)
                 self._successes += 1
                 self._latency_sum += latency_s
-            else:
-                self.windows.record(now, CLASS_INDEX[outcome], cost)
-                if outcome != "cancelled":
-                    self._failures += 1
+            elif outcome != "cancelled":
+                self._failures += 1
             if cost:
                 self._total_cost += cost
             if tokens:

@@ -24,7 +24,7 @@ SPEC = BreakerSpec(
     failure_window_s=10.0,
     cool_down_s=5.0,
     extend_on_failure=True,
-    extend_cap_s=20.0,
+    extend_cap_s=8.0,
     probes=2,
 )
 OUTCOMES = (None, "server_error", "timeout", "bad_request", "auth", "cancelled", "rate_limited")
@@ -67,7 +67,7 @@ class Model:
         if outcome is None:
             self.state, self.failure_times, self.cool = "closed", [], SPEC.cool_down_s
         elif outcome in SPEC.counted:
-            self.cool = min(self.cool * 2, 20.0)
+            self.cool = min(self.cool * 2, 8.0)
             self.state, self.until = "open", now + self.cool
 
 
@@ -251,3 +251,30 @@ def test_a_refused_rate_limit_does_not_hold_a_probe_slot() -> None:
     refused = p.on_dispatch()
     assert isinstance(refused, Refused) and refused.reason == "cool_down"
     assert p.breaker.probes_in_flight == 0
+
+
+def test_closing_forgets_the_failures_that_opened_it() -> None:
+    b = Breaker(BreakerSpec(failures=3, cool_down_s=1.0))
+    _trip(b, 0.0, 3)
+    assert b.try_acquire_probe(1.0)
+    b.record(1.0, None, probe=True)
+    b.record(1.5, "timeout")
+    b.record(1.5, "timeout")
+    assert b.state(1.5) == "closed"  # two new failures, not five old and new
+    b.record(1.5, "timeout")
+    assert b.state(1.5) == "open"
+
+
+def test_on_complete_rejects_unknown_outcomes_and_foreign_attempts() -> None:
+    registry = MetricsRegistry(ManualClock())
+    registry.reconcile(["p", "q"])
+    attempt = registry.provider("p").on_dispatch()
+    assert attempt
+    with pytest.raises(ValueError, match="unknown error class 'teapot'"):
+        attempt.complete("teapot")
+    with pytest.raises(ValueError, match="dispatched to 'p'"):
+        registry.provider("q").on_complete(attempt, None)
+    assert registry.provider("p").in_flight == 1
+    attempt.complete(None)
+    with pytest.raises(RuntimeError, match="already completed"):
+        attempt.complete(None)
