@@ -9,9 +9,10 @@ decision.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-from .snapshot import EMPTY_VIEW, QUANTILES, ProviderView, check_stat
+from .snapshot import EMPTY_VIEW, LATENCY_STATS, QUANTILES, ProviderView, check_stat
 from .windows import WindowCounts
 
 if TYPE_CHECKING:
@@ -135,3 +136,61 @@ class LiveSnapshot:
 
     def budget_spent(self, budget_name: str, key: str | None, period: str) -> float:
         return self._registry.budgets.spent(self.wall, budget_name, key, period)
+
+    def to_document(
+        self, windows: Sequence[float] = (60.0, 300.0), names: Iterable[str] | None = None
+    ) -> dict[str, Any]:
+        """This snapshot as a static-snapshot document (``schemas/metrics-snapshot.schema.json``)
+        for the given windows: record what a decision saw, replay it with ``explain --metrics``."""
+        providers: dict[str, Any] = {}
+        for name in self._registry.names if names is None else names:
+            view = self.provider(name)
+            doc: dict[str, Any] = {}
+            for field in ("error_rate", "success_rate"):
+                by_window = {
+                    _window_name(w): r
+                    for w in windows
+                    if (r := getattr(view, field)(w)) is not None
+                }
+                if by_window:
+                    doc[field] = by_window
+            latency = {}
+            for stat in LATENCY_STATS:
+                by_window = {
+                    _window_name(w): v for w in windows if (v := view.latency(stat, w)) is not None
+                }
+                if by_window:
+                    latency[stat] = by_window
+            if latency:
+                doc["latency"] = latency
+            doc["requests"] = {_window_name(w): view.requests(w) for w in windows}
+            doc["spend"] = {_window_name(w): view.spend(w) for w in windows}
+            doc["in_flight"] = view.in_flight
+            for kind in ("rpm", "rpd", "tpm"):
+                doc[f"{kind}_used"] = getattr(view, f"{kind}_used")
+                remaining = getattr(view, f"{kind}_remaining")
+                if remaining is not None:
+                    doc[f"{kind}_remaining"] = remaining
+            doc["breaker_state"] = view.breaker_state
+            doc["cooling_down"] = view.cooling_down
+            providers[name] = doc
+        budgets: dict[str, Any] = {}
+        for budget, key, period, spent in self._registry.budgets.current(self.wall):
+            by_period = budgets.setdefault(budget, {})
+            if key is None:
+                by_period[period] = spent
+            else:
+                existing = by_period.setdefault(period, {})
+                if isinstance(existing, dict):
+                    existing[key] = spent
+        return {"now": self.now, "providers": providers, "budgets": budgets}
+
+
+def _window_name(seconds: float) -> str:
+    """300.0 -> "5m"; 90.0 -> "90s"; 0.5 -> "500ms"."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    if (seconds * 1000) % 1 == 0:
+        return f"{int(seconds * 1000)}ms"
+    return f"{seconds:.6f}".rstrip("0") + "s"

@@ -89,6 +89,14 @@ class BudgetLedger:
             return 0.0
         return entry.amount
 
+    def current(self, wall: float) -> list[tuple[str, str | None, str, float]]:
+        """Every (budget, key, period, spent) whose period holds ``wall`` (read-only)."""
+        return [
+            (budget, key, period, e.amount)
+            for (budget, key, period), e in self._entries.items()
+            if e.start <= wall < e.end
+        ]
+
     def prune(self, wall: float) -> int:
         """Forget entries whose period ended before ``wall``; returns how many."""
         stale = [k for k, e in self._entries.items() if e.end <= wall]

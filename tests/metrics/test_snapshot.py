@@ -104,6 +104,7 @@ def test_reading_a_snapshot_never_changes_state() -> None:
         before = dump(registry)
         first = read_everything(registry.snapshot(), ["a", "b", "c", "unknown"])
         second = read_everything(registry.snapshot(), ["a", "b", "c", "unknown"])
+        registry.snapshot().to_document((1.0, 60.0, 300.0, 3600.0))
         assert dump(registry) == before
         assert first == second
         registry.provider("a").totals()
@@ -288,3 +289,26 @@ def test_static_snapshot_bad_json_and_missing_file(tmp_path: Path) -> None:
     good = tmp_path / "m.json"
     good.write_text(json.dumps(EXAMPLE))
     assert StaticSnapshot.from_file(good).provider("openai").breaker_state == "open"
+
+
+def test_a_live_snapshot_replays_as_a_static_one() -> None:
+    _clock, registry = busy_registry()
+    registry.record_budget("total", None, "month", 12.5)
+    live = registry.snapshot()
+    windows = (30.0, 60.0, 300.0, 3600.0)
+    document = live.to_document(windows, names=["a", "b", "c", "gone"])
+    replay = StaticSnapshot.from_dict(json.loads(json.dumps(document)))
+    for name in ("a", "b", "c", "gone"):
+        lv, sv = live.provider(name), replay.provider(name)
+        for w in windows:
+            assert sv.error_rate(w) == lv.error_rate(w)
+            assert sv.success_rate(w) == lv.success_rate(w)
+            assert sv.requests(w) == lv.requests(w)
+            assert sv.spend(w) == lv.spend(w)
+            for stat in LATENCY_STATS:
+                assert sv.latency(stat, w) == lv.latency(stat, w)
+        for field in ("in_flight", "rpm_used", "rpm_remaining", "tpm_remaining", "breaker_state"):
+            assert getattr(sv, field) == getattr(lv, field)
+        assert sv.cooling_down == lv.cooling_down
+    assert replay.budget_spent("b", "a", "day") == live.budget_spent("b", "a", "day") > 0
+    assert replay.budget_spent("total", None, "month") == 12.5
