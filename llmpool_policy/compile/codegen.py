@@ -14,8 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..semantics import types as t
 from ..semantics.render import format_seconds
 from ..semantics.signals import DEFAULT_WINDOW_SECONDS, Scope, lookup
+from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
 
 __all__ = ["HELPERS", "ExprCompiler", "is_request_only"]
@@ -173,6 +175,7 @@ class ExprCompiler:
     traced: bool
     hoist: bool = False
     hoisted: list[str] = field(default_factory=list)
+    walrus: int = 0
 
     def _read(self, label: str, code: str) -> str:
         return f"_rd(R, {label!r}, {code})" if self.traced else code
@@ -217,9 +220,67 @@ class ExprCompiler:
             )
         if isinstance(e, ast.Unary):
             inner = self.expr(e.operand)
-            return f"(not _t({inner}))" if e.op == "not" else f"_neg({inner})"
+            return f"(not {self.truth(e.operand, inner)})" if e.op == "not" else f"_neg({inner})"
         if e.op == "and":
-            return f"(_t({self.expr(e.left)}) and _t({self.expr(e.right)}))"
+            left, right = self.expr(e.left), self.expr(e.right)
+            return f"({self.truth(e.left, left)} and {self.truth(e.right, right)})"
         if e.op == "or":
-            return f"(_t({self.expr(e.left)}) or _t({self.expr(e.right)}))"
+            left, right = self.expr(e.left), self.expr(e.right)
+            return f"({self.truth(e.left, left)} or {self.truth(e.right, right)})"
+        inline = self._inline_compare(e)
+        if inline is not None:
+            return inline
         return f"{_CMP[e.op]}({self.expr(e.left)}, {self.expr(e.right)})"
+
+    def truth(self, e: ast.Expr, code: str) -> str:
+        """``code`` as a real bool; ``_t`` only where the value may be missing or non-bool."""
+        return code if _is_bool(e) else f"_t({code})"
+
+    def _inline_compare(self, e: ast.Binary) -> str | None:
+        """``x > 5%`` as ``(w is not None and w > 0.05)`` when x is a number: the helper's rule
+        (missing compares false) without its call."""
+        right = e.right
+        if e.op not in ("==", "!=", "<", "<=", ">", ">="):
+            return None
+        if not (isinstance(right, ast.Literal) and right.kind in _NUMERIC_LITERALS):
+            return None
+        if _kind(e.left) not in _NUMERIC_KINDS:
+            return None
+        left = self.expr(e.left)
+        if e.op == "==":
+            return f"({left} == {right.value!r})"  # a missing value never equals a number
+        self.walrus += 1
+        w = f"_w{self.walrus}"
+        return f"(({w} := {left}) is not None and {w} {e.op} {right.value!r})"
+
+
+_NUMERIC_LITERALS = frozenset(
+    {
+        ast.LiteralKind.INT,
+        ast.LiteralKind.FLOAT,
+        ast.LiteralKind.DURATION,
+        ast.LiteralKind.MONEY,
+        ast.LiteralKind.PERCENT,
+        ast.LiteralKind.TOKENS,
+    }
+)
+_NUMERIC_KINDS = frozenset(
+    {t.Kind.NUMBER, t.Kind.DURATION, t.Kind.MONEY, t.Kind.PERCENT, t.Kind.TOKENS}
+)
+_BOOL_PATHS = frozenset({"breaker.open", "breaker.half_open", "request.stream"})
+
+
+def _kind(e: ast.Expr) -> t.Kind:
+    scopes = frozenset({Scope.REQUEST, Scope.STATIC, Scope.LIVE})
+    return ExprChecker("<codegen>", lambda _d: None).type_of(e, scopes).kind
+
+
+def _is_bool(e: ast.Expr) -> bool:
+    """Whether the generated code for ``e`` always yields True or False (never None)."""
+    if isinstance(e, ast.Binary):
+        return e.op not in ("+", "-", "*", "/")
+    if isinstance(e, ast.Unary):
+        return e.op == "not"
+    if isinstance(e, ast.Path):
+        return e.dotted in _BOOL_PATHS
+    return isinstance(e, ast.Literal) and e.kind is ast.LiteralKind.BOOL

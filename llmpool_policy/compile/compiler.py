@@ -162,11 +162,11 @@ def _numeric(expr: ast.Expr) -> bool:
 def _compile_when(route: RouteSpec) -> tuple[Callable[[Any, Any], bool] | None, str]:
     if route.condition is None:
         return None, ""
-    fast = ExprCompiler(traced=False).expr(route.condition)
-    traced = ExprCompiler(traced=True).expr(route.condition)
-    source = (
-        f"def when(r, R):\n    if R is None:\n        return _t({fast})\n    return _t({traced})\n"
-    )
+    fast_compiler = ExprCompiler(traced=False)
+    traced_compiler = ExprCompiler(traced=True)
+    fast = fast_compiler.truth(route.condition, fast_compiler.expr(route.condition))
+    traced = traced_compiler.truth(route.condition, traced_compiler.expr(route.condition))
+    source = f"def when(r, R):\n    if R is None:\n        return {fast}\n    return {traced}\n"
     namespace: dict[str, Any] = dict(HELPERS)
     exec(compile(source, f"<route {route.name} when>", "exec"), namespace)
     return namespace["when"], source
@@ -180,6 +180,8 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
     emit("    keep = []")
     emit("    avoid = []")
     emit("    needed = r.input_tokens + r.max_tokens")
+    emit("    images = r.images > 0")
+    emit("    tools_wanted = r.tools > 0")
     emit("    for name, a, att, ip, op, vision, tools, cw in CANDS:")
     emit("        if a is None:")
     emit("            X.append((name, 'not in the provider config'))")
@@ -187,20 +189,21 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
         emit("            T.append(CandidateTrace(ROUTE, name, excluded=X[-1][1]))")
     emit("            continue")
     emit("        v = snap.provider(name)")
-    emit(
-        "        c = None if ip is None and op is None else"
-        " (0.0 + (r.input_tokens / 1000.0 * ip if ip is not None else 0.0))"
-        " + (r.max_tokens / 1000.0 * op if op is not None else 0.0)"
-    )
+    if traced or _uses_cost(route):
+        emit(
+            "        c = None if ip is None and op is None else"
+            " (0.0 + (r.input_tokens / 1000.0 * ip if ip is not None else 0.0))"
+            " + (r.max_tokens / 1000.0 * op if op is not None else 0.0)"
+        )
     if route.selector is not None:
-        emit(f"        if not _t({plain.expr(route.selector)}):")
+        emit(f"        if not {plain.truth(route.selector, plain.expr(route.selector))}:")
         emit("            continue")
     if traced:
         emit("        R = []")
     emit("        reason = None")
-    emit("        if r.images > 0 and vision is not True:")
+    emit("        if images and vision is not True:")
     emit("            reason = 'cannot take images'")
-    emit("        elif r.tools > 0 and tools is not True:")
+    emit("        elif tools_wanted and tools is not True:")
     emit("            reason = 'cannot take tools'")
     emit("        elif cw is not None and needed > cw:")
     emit("            reason = f'context window {cw:g} < {needed} tokens'")
@@ -208,7 +211,7 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
         emit(f"        elif c is not None and c > {route.max_cost!r}:")
         emit(f"            reason = f'estimated cost ${{c:.4f}} over max cost ${route.max_cost:g}'")
     for condition, text in route.skips:
-        emit(f"        elif _t({cond.expr(condition)}):")
+        emit(f"        elif {cond.truth(condition, cond.expr(condition))}:")
         emit(f"            reason = {'skip when ' + text!r}")
     emit("        if reason is not None:")
     emit("            X.append((name, reason))")
@@ -220,7 +223,8 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
     if route.avoids:
         emit("        avoided = None")
         for i, (condition, text) in enumerate(route.avoids):
-            emit(f"        {'if' if i == 0 else 'elif'} _t({cond.expr(condition)}):")
+            test = cond.truth(condition, cond.expr(condition))
+            emit(f"        {'if' if i == 0 else 'elif'} {test}:")
             emit(f"            avoided = {'avoid when ' + text!r}")
         emit("        (avoid if avoided is not None else keep).append((keys, name))")
         if traced:
@@ -274,6 +278,27 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
     name = "plan_traced" if traced else "plan"
     source = f"def {name}(r, snap, X, T, S):\n" + "\n".join(prelude + body) + "\n"
     return source, cond.hoisted
+
+
+def _mentions_cost(expr: ast.Expr | None) -> bool:
+    if expr is None:
+        return False
+    if isinstance(expr, ast.Path):
+        return expr.dotted in ("cost", "estimated_cost", "provider.cost", "provider.estimated_cost")
+    if isinstance(expr, ast.Call | ast.Literal):
+        return False
+    if isinstance(expr, ast.ListExpr):
+        return any(_mentions_cost(i) for i in expr.items)
+    if isinstance(expr, ast.Unary):
+        return _mentions_cost(expr.operand)
+    return _mentions_cost(expr.left) or _mentions_cost(expr.right)
+
+
+def _uses_cost(route: RouteSpec) -> bool:
+    """Whether the planner needs the estimated cost (computing it costs a little per provider)."""
+    exprs = [route.selector, *(c for c, _ in route.skips), *(c for c, _ in route.avoids)]
+    exprs += [k for k, _d, _t in route.order]
+    return route.max_cost is not None or any(_mentions_cost(e) for e in exprs)
 
 
 def _multisort(

@@ -32,7 +32,9 @@ def decide(
     routes = graph.routes
     route_checks: list[RouteCheck] | None = [] if trace else None
     matched: CompiledRoute | None = None
-    for index in graph.candidate_routes(request.model, request.tags):
+    # The index skips routes that cannot match; a trace shows every route's check instead.
+    indices = range(len(routes)) if trace else graph.candidate_routes(request.model, request.tags)
+    for index in indices:
         route = routes[index]
         when = route.when
         if when is None:
