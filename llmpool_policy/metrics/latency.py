@@ -20,11 +20,21 @@ moving average for callers that want a recency-weighted figure without a window.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Sequence
+from itertools import accumulate
 
 from .windows import _NO_BUCKET, DEFAULT_TIERS, Tier
 
-__all__ = ["DEFAULT_ALPHA", "MIN_LATENCY_S", "Ewma", "LatencyWindows", "LogBins", "rank_of"]
+__all__ = [
+    "DEFAULT_ALPHA",
+    "MIN_LATENCY_S",
+    "Ewma",
+    "LatencyWindows",
+    "LogBins",
+    "Summary",
+    "rank_of",
+]
 
 DEFAULT_ALPHA = 0.01
 MIN_LATENCY_S = 1e-6
@@ -89,13 +99,38 @@ class _LatencyRing:
 class LatencyWindows:
     """Latency samples per time bucket, per tier; quantiles and mean over any window."""
 
-    __slots__ = ("_rings", "_spans", "bins")
+    __slots__ = ("_rings", "_spans", "_tracked", "bins")
 
-    def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS, alpha: float = DEFAULT_ALPHA):
+    def __init__(
+        self,
+        tiers: tuple[Tier, ...] = DEFAULT_TIERS,
+        alpha: float = DEFAULT_ALPHA,
+        track: tuple[float, ...] = (),
+    ):
         ordered = tuple(sorted(tiers, key=lambda t: t.span_s))
         self._rings = tuple(_LatencyRing(t) for t in ordered)
         self._spans = tuple(t.span_s for t in ordered)
         self.bins = LogBins(alpha)
+        # window -> [ring, buckets, bucket the summary was made at, summary]
+        self._tracked: dict[float, _Tracked] = {}
+        for window in track:
+            self.track(window)
+
+    def track(self, window: float) -> None:
+        """Summarise ``window`` once per bucket on the write path, so :meth:`settled` reads of
+        it cost O(1) (the compiler registers every latency window a policy uses)."""
+        if window in self._tracked or not window > 0:
+            return
+        ring, k = self._settled_shape(window)
+        summary = _Tracked(ring, k)
+        if ring.head != _NO_BUCKET:
+            summary.at = ring.head
+            summary.value = self._summarise(ring, ring.head - k, ring.head - 1)
+        self._tracked[window] = summary
+
+    @property
+    def tracked(self) -> tuple[float, ...]:
+        return tuple(self._tracked)
 
     def record(self, now: float, latency_s: float) -> None:
         b = self.bins.bin(latency_s)
@@ -103,6 +138,11 @@ class LatencyWindows:
             idx = int(now // ring.width)
             if idx > ring.head:
                 ring.advance(idx)
+                if self._tracked:
+                    for summary in self._tracked.values():
+                        if summary.ring is ring:
+                            summary.at = idx
+                            summary.value = self._summarise(ring, idx - summary.k, idx - 1)
             elif idx <= ring.head - ring.n:
                 continue
             s = idx % ring.n
@@ -169,12 +209,81 @@ class LatencyWindows:
                     break
         return out
 
+    def _settled_shape(self, window: float) -> tuple[_LatencyRing, int]:
+        ring = self._rings[-1]
+        for r, span in zip(self._rings, self._spans, strict=True):
+            if window <= span:
+                ring = r
+                break
+        return ring, math.ceil(min(window, self._spans[-1]) / ring.width - 1e-9)
+
+    def _summarise(self, ring: _LatencyRing, lo: int, hi: int) -> Summary:
+        """p50, p95, p99 and mean over buckets ``lo..hi`` (clipped to what the ring holds)."""
+        lo = max(lo, ring.head - ring.n + 1)
+        hi = min(hi, ring.head)
+        n = ring.n
+        merged: dict[int, int] = {}
+        count = 0
+        total = 0.0
+        for i in range(lo, hi + 1):
+            s = i % n
+            h = ring.hist[s]
+            if h:
+                count += ring.count[s]
+                total += ring.total[s]
+                if not merged:
+                    merged = dict(h)
+                else:
+                    for b, c in h.items():
+                        merged[b] = merged.get(b, 0) + c
+        if not count:
+            return _NO_SUMMARY
+        keys = sorted(merged)
+        cumulative = list(accumulate(map(merged.__getitem__, keys)))
+        value = self.bins.value
+        p50, p95, p99 = (
+            value(keys[bisect_right(cumulative, rank_of(q, count))]) for q in _SUMMARY_QS
+        )
+        return (p50, p95, p99, total / count)
+
+    def settled(self, now: float, window: float) -> Summary:
+        """``(p50, p95, p99, mean)`` over the ``window`` seconds ending where the current bucket
+        starts: whole buckets only, so up to one bucket width (1 s for windows up to a minute,
+        10 s up to an hour) of the newest samples are left out. A tracked window at a busy
+        provider reads a summary made on the write path (O(1)); otherwise it merges (read-only
+        either way)."""
+        summary = self._tracked.get(window)
+        if summary is not None:
+            cur = int(now // summary.ring.width)
+            if cur == summary.at:
+                return summary.value
+            ring, k = summary.ring, summary.k
+        else:
+            ring, k = self._settled_shape(window)
+            cur = int(now // ring.width)
+        return self._summarise(ring, cur - k, cur - 1)
+
     def quantile(self, now: float, window: float, q: float) -> float | None:
         return self.quantiles(now, window, (q,))[0]
 
     def bins_kept(self) -> int:
         """Histogram bins currently held (bounded by buckets x distinct log-bins)."""
         return sum(len(h) for ring in self._rings for h in ring.hist if h)
+
+
+Summary = tuple[float | None, float | None, float | None, float | None]
+_NO_SUMMARY: Summary = (None, None, None, None)
+_SUMMARY_QS = (0.50, 0.95, 0.99)
+
+
+class _Tracked:
+    __slots__ = ("at", "k", "ring", "value")
+
+    def __init__(self, ring: _LatencyRing, k: int) -> None:
+        self.ring = ring
+        self.k = k
+        self.at = _NO_BUCKET
+        self.value: Summary = _NO_SUMMARY
 
 
 class Ewma:

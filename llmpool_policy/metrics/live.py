@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .snapshot import EMPTY_VIEW, LATENCY_STATS, QUANTILES, ProviderView, check_stat
+from .latency import Summary
+from .snapshot import EMPTY_VIEW, LATENCY_STATS, ProviderView, check_stat
 from .windows import WindowCounts
 
 if TYPE_CHECKING:
     from .registry import MetricsRegistry, ProviderMetrics
 
 __all__ = ["LiveProviderView", "LiveSnapshot"]
+
+_STAT_INDEX = {"p50": 0, "p95": 1, "p99": 2, "mean": 3}
 
 
 class LiveProviderView:
@@ -30,7 +33,7 @@ class LiveProviderView:
         self._m = metrics
         self._now = now
         self._counts: dict[float, WindowCounts] = {}
-        self._latency: dict[tuple[str, float], float | None] = {}
+        self._latency: dict[float, Summary] = {}
 
     def _window(self, window_s: float) -> WindowCounts:
         counts = self._counts.get(window_s)
@@ -49,20 +52,14 @@ class LiveProviderView:
         return c.successes / done if done else None
 
     def latency(self, stat: str, window_s: float) -> float | None:
-        key = (stat, window_s)
-        if key in self._latency:
-            return self._latency[key]
-        check_stat(stat)
-        lat = self._m.latency
-        if stat == "mean":
-            self._latency[key] = lat.mean(self._now, window_s)
-        else:
-            # one merge answers all three quantiles
-            names = tuple(QUANTILES)
-            values = lat.quantiles(self._now, window_s, tuple(QUANTILES.values()))
-            for name, value in zip(names, values, strict=True):
-                self._latency[(name, window_s)] = value
-        return self._latency[key]
+        summary = self._latency.get(window_s)
+        if summary is None:
+            summary = self._latency[window_s] = self._m.latency.settled(self._now, window_s)
+        index = _STAT_INDEX.get(stat)
+        if index is None:
+            check_stat(stat)  # raises: an unknown statistic
+            return None
+        return summary[index]
 
     def requests(self, window_s: float) -> int:
         return self._window(window_s).attempts

@@ -24,6 +24,7 @@ from .spend import BudgetLedger
 from .windows import CLASS_INDEX, DEFAULT_TIERS, EventWindows, Tier
 
 __all__ = [
+    "DEFAULT_LATENCY_WINDOWS",
     "Attempt",
     "MetricsRegistry",
     "ProviderMetrics",
@@ -33,6 +34,9 @@ __all__ = [
 ]
 
 TransitionListener = Callable[[str, Transition], None]
+
+# Latency windows summarised on the write path by default: the language's default window (5m).
+DEFAULT_LATENCY_WINDOWS: tuple[float, ...] = (300.0,)
 
 
 class Attempt:
@@ -115,11 +119,12 @@ class ProviderMetrics:
         tiers: tuple[Tier, ...] = DEFAULT_TIERS,
         latency_alpha: float = DEFAULT_ALPHA,
         ewma_alpha: float = 0.2,
+        latency_windows: tuple[float, ...] = DEFAULT_LATENCY_WINDOWS,
     ) -> None:
         self.name = name
         self.clock = clock
         self.windows = EventWindows(tiers)
-        self.latency = LatencyWindows(tiers, latency_alpha)
+        self.latency = LatencyWindows(tiers, latency_alpha, track=latency_windows)
         self.ewma = Ewma(ewma_alpha)
         self.limits = RateLimits(limits)
         self.breaker = Breaker(breaker)
@@ -262,14 +267,26 @@ class ReconcileResult:
 class MetricsRegistry:
     """Providers' metrics by name, the budget ledger, and snapshots of both."""
 
-    __slots__ = ("_listeners", "_providers", "_tiers", "budgets", "clock")
+    __slots__ = ("_latency_windows", "_listeners", "_providers", "_tiers", "budgets", "clock")
 
     def __init__(self, clock: Clock | None = None, *, tiers: tuple[Tier, ...] = DEFAULT_TIERS):
         self.clock: Clock = clock if clock is not None else MonotonicClock()
         self._tiers = tiers
         self._providers: dict[str, ProviderMetrics] = {}
         self._listeners: list[TransitionListener] = []
+        self._latency_windows: tuple[float, ...] = DEFAULT_LATENCY_WINDOWS
         self.budgets = BudgetLedger()
+
+    def track_latency_windows(self, windows: Iterable[float]) -> None:
+        """Summarise these latency windows on the write path for every provider, present and
+        future, so a policy's ``latency.p50(W)`` reads cost O(1) (see ``LatencyWindows.track``).
+        """
+        for window in windows:
+            if window not in self._latency_windows:
+                self._latency_windows = (*self._latency_windows, window)
+        for metrics in self._providers.values():
+            for window in self._latency_windows:
+                metrics.latency.track(window)
 
     def add(
         self, name: str, *, limits: LimitSpec | None = None, breaker: BreakerSpec | None = None
@@ -277,7 +294,12 @@ class MetricsRegistry:
         if name in self._providers:
             raise ValueError(f"provider {name!r} is already registered")
         metrics = ProviderMetrics(
-            name, self.clock, limits=limits, breaker=breaker, tiers=self._tiers
+            name,
+            self.clock,
+            limits=limits,
+            breaker=breaker,
+            tiers=self._tiers,
+            latency_windows=self._latency_windows,
         )
 
         def forward(transition: Transition) -> None:

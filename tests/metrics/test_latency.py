@@ -81,3 +81,46 @@ def test_ewma() -> None:
     assert e.value == 2.0
     with pytest.raises(ValueError):
         Ewma(0.0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(0, 15), latencies), min_size=1, max_size=150),
+    st.sampled_from([30.0, 60.0, 300.0, 125.0]),
+    st.floats(0, 400),
+)
+def test_settled_summary_covers_whole_buckets_and_tracking_changes_nothing(
+    stream: list[tuple[float, float]], window: float, tail: float
+) -> None:
+    tracked = LatencyWindows(track=(window,))
+    plain = LatencyWindows()
+    t = 1000.0
+    seen: list[tuple[float, float]] = []
+    for gap, x in stream:
+        t += gap
+        tracked.record(t, x)
+        plain.record(t, x)
+        seen.append((t, x))
+    now = t + tail
+    got = tracked.settled(now, window)
+    assert got == plain.settled(now, window)
+    width = 1.0 if window <= 60 else 10.0
+    cur = math.floor(now / width)
+    k = math.ceil(window / width)
+    inside = sorted(x for at, x in seen if cur - k <= math.floor(at / width) <= cur - 1)
+    if not inside:
+        assert got == (None, None, None, None)
+        return
+    for q, estimate in zip((0.5, 0.95, 0.99), got[:3], strict=True):
+        assert estimate is not None and _close(estimate, inside[rank_of(q, len(inside))])
+    assert got[3] is not None and math.isclose(got[3], sum(inside) / len(inside), rel_tol=1e-9)
+
+
+def test_settled_reads_of_a_tracked_window_do_not_merge() -> None:
+    lat = LatencyWindows(track=(300.0,))
+    for i in range(3000):
+        lat.record(i * 0.1, 0.5 + (i % 10) / 10)
+    summary = lat._tracked[300.0]
+    assert summary.at == int(299.9 // 10)
+    assert lat.settled(299.95, 300.0) is summary.value
+    assert summary.value[0] == pytest.approx(0.9, rel=DEFAULT_ALPHA)
