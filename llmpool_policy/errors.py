@@ -24,7 +24,13 @@ __all__ = [
 
 
 class LLMPoolError(Exception):
-    """Base of every error this library raises on purpose."""
+    """Base of every error this library raises on purpose.
+
+    ``attempts`` lists every attempt made for the request (provider, error class, status,
+    latency, sanitised message) when the error ends a request.
+    """
+
+    attempts: tuple[object, ...] = ()
 
 
 class _DiagnosticError(LLMPoolError):
