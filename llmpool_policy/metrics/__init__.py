@@ -27,6 +27,7 @@ from .latency import DEFAULT_ALPHA, MIN_LATENCY_S, Ewma, LatencyWindows
 from .limits import LIMIT_KINDS, LimitKind, LimitSpec, RateLimits, Refused, Reservation
 from .live import LiveProviderView, LiveSnapshot
 from .registry import (
+    DEFAULT_LATENCY_WINDOWS,
     Attempt,
     MetricsRegistry,
     ProviderMetrics,
@@ -51,6 +52,7 @@ __all__ = [
     "CLOSED",
     "DEFAULT_ALPHA",
     "DEFAULT_COUNTED",
+    "DEFAULT_LATENCY_WINDOWS",
     "DEFAULT_TIERS",
     "EMPTY_VIEW",
     "ERROR_CLASSES",
