@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -139,13 +141,26 @@ def test_a_file_that_is_not_utf8_exits_2(tmp_path: Path) -> None:
     assert binary.read_bytes() == b'policy "caf\xe9"\n'
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="needs file permissions")
-def test_a_file_that_cannot_be_written_exits_2(tmp_path: Path) -> None:
+def _no_file_writes() -> None:
+    """In the child: any write that grows a file fails (EFBIG), even for root."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="uses POSIX resource limits")
+def test_a_file_that_cannot_be_written_exits_2_and_keeps_its_content(tmp_path: Path) -> None:
     messy = write(tmp_path / "messy.policy", MESSY)
-    messy.chmod(0o444)
-    result = fmt(str(messy))
+    result = subprocess.run(
+        [sys.executable, "-m", "llmpool_policy", "fmt", str(messy)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_no_file_writes,
+    )
     assert result.returncode == 2
     assert f"cannot write {messy}" in result.stderr
+    assert messy.read_text() == MESSY  # nothing lost, nothing half-written
+    assert [p.name for p in tmp_path.iterdir()] == ["messy.policy"]  # no temp file left
 
 
 def test_crlf_line_endings_are_rewritten_as_lf(tmp_path: Path) -> None:

@@ -8,8 +8,13 @@ or does not parse (it is left untouched), 2 a file cannot be read or written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
+import os
+import shutil
 import sys
+import tempfile
+from pathlib import Path
 
 from ..diagnostics import Source
 from ..syntax import try_parse
@@ -63,15 +68,30 @@ def run(args: argparse.Namespace) -> int:
             status = max(status, 1)
         else:
             try:
-                # newline="" so the file gets exactly our "\n" endings on every platform.
-                with open(name, "w", encoding="utf-8", newline="") as out:
-                    out.write(formatted)
+                _replace(name, formatted)
             except OSError as exc:
                 print(f"llmpool-policy: cannot write {name}: {exc}", file=sys.stderr)
                 status = 2
                 continue
             print(f"reformatted {name}")
     return status
+
+
+def _replace(name: str, text: str) -> None:
+    """Write through a temporary file and an atomic rename: a failed write (disk full, no
+    permission) leaves the original untouched, never half-written."""
+    path = Path(name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        # newline="" so the file gets exactly our "\n" endings on every platform.
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        shutil.copymode(path, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _unified_diff(name: str, before: str, after: str) -> str:
