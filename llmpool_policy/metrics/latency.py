@@ -99,7 +99,7 @@ class _LatencyRing:
 class LatencyWindows:
     """Latency samples per time bucket, per tier; quantiles and mean over any window."""
 
-    __slots__ = ("_rings", "_spans", "_tracked", "bins")
+    __slots__ = ("_memo_settled", "_rings", "_spans", "_tracked", "bins")
 
     def __init__(
         self,
@@ -113,6 +113,11 @@ class LatencyWindows:
         self.bins = LogBins(alpha)
         # window -> [ring, buckets, bucket the summary was made at, summary]
         self._tracked: dict[float, _Tracked] = {}
+        # A read-side memo of settled summaries, by window: (bucket, summary). A settled summary
+        # covers finished buckets only, so it never changes once made; memoising it is not a
+        # change of state (every read returns what it would have returned anyway), but it keeps
+        # a read after an idle spell O(1) instead of re-merging every bucket for every decision.
+        self._memo_settled: dict[float, tuple[int, Summary]] = {}
         for window in track:
             self.track(window)
 
@@ -261,7 +266,13 @@ class LatencyWindows:
         else:
             ring, k = self._settled_shape(window)
             cur = int(now // ring.width)
-        return self._summarise(ring, cur - k, cur - 1)
+        memo = self._memo_settled.get(window)
+        if memo is not None and memo[0] == cur:
+            return memo[1]
+        value = self._summarise(ring, cur - k, cur - 1)
+        if cur >= ring.head:  # every bucket it covers is finished: the summary is final
+            self._memo_settled[window] = (cur, value)
+        return value
 
     def quantile(self, now: float, window: float, q: float) -> float | None:
         return self.quantiles(now, window, (q,))[0]

@@ -45,9 +45,15 @@ def dump(obj: Any, seen: set[int] | None = None) -> Any:
     for cls in type(obj).__mro__:
         names.extend(getattr(cls, "__slots__", ()))
     names.extend(getattr(obj, "__dict__", {}))
+    # `_memo_*` slots are read-side memos of values that can no longer change (see
+    # LatencyWindows.settled): filling them returns nothing different, so they are not state.
     return {
         "type": type(obj).__name__,
-        **{n: dump(getattr(obj, n), seen) for n in names if hasattr(obj, n)},
+        **{
+            n: dump(getattr(obj, n), seen)
+            for n in names
+            if hasattr(obj, n) and not n.startswith("_memo")
+        },
     }
 
 
