@@ -29,6 +29,9 @@ test: lint typecheck
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_parse_check.py
+	$(BIN)/python bench/bench_config.py
+	$(BIN)/python bench/bench_metrics.py
+	$(BIN)/python bench/bench_decide.py --litellm
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
