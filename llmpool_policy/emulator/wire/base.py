@@ -1,0 +1,169 @@
+"""What the three wire formats share: the parsed request, token counting, the reply text, and
+the interface each format implements (validation, success and error bodies, limit headers)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
+
+from .._http import Request, Response
+
+__all__ = [
+    "IMAGE_TOKENS",
+    "Chat",
+    "ErrorKind",
+    "Usage",
+    "WireFormat",
+    "count_tokens",
+    "fill",
+    "json_response",
+    "reply_text",
+    "stable_id",
+]
+
+IMAGE_TOKENS: Final = 85  # what OpenAI charges a low-detail image; a flat estimate for all
+
+ErrorKind = Literal[
+    "auth_missing",
+    "auth_invalid",
+    "bad_json",
+    "bad_request",
+    "not_found",
+    "method_not_allowed",
+    "model_not_found",
+    "rate_limited",
+    "overloaded",
+    "service_unavailable",
+    "server_error",
+    "context_window",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A valid chat request, whatever its wire format."""
+
+    model: str
+    text_chars: int
+    images: int
+    last_user_text: str
+    max_tokens: int | None
+    messages: int
+
+    @property
+    def input_tokens(self) -> int:
+        return count_tokens(self.text_chars) + self.images * IMAGE_TOKENS
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int
+    output_tokens: int
+
+
+def count_tokens(chars: int) -> int:
+    """The emulator's tokenizer: one token per 4 characters, rounded up."""
+    return math.ceil(chars / 4)
+
+
+def reply_text(provider: str, chat: Chat) -> tuple[str, bool]:
+    """The deterministic reply (an echo of the last user text) and whether max_tokens cut it."""
+    text = f"Emulated reply from {provider} ({chat.model}): {chat.last_user_text[:200]}"
+    if chat.max_tokens is not None and count_tokens(len(text)) > chat.max_tokens:
+        return text[: chat.max_tokens * 4], True
+    return text, False
+
+
+class _Filled(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def fill(template: str, detail: Mapping[str, object]) -> str:
+    """``template`` with ``{field}``s from ``detail``; a missing field reads as ``?``."""
+    return template.format_map(_Filled(detail))
+
+
+def stable_id(*parts: object, length: int = 24) -> str:
+    return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:length]
+
+
+def json_response(status: int, body: object, headers: tuple[tuple[str, str], ...] = ()) -> Response:
+    data = json.dumps(body, separators=(",", ":")).encode()
+    return Response(status, data, (("content-type", "application/json"), *headers))
+
+
+def content_parts(content: object, text_types: frozenset[str]) -> tuple[list[str], int] | None:
+    """The texts and the image count of a message's content (a string or a list of parts);
+    None when the content has the wrong shape."""
+    if content is None:
+        return [], 0
+    if isinstance(content, str):
+        return [content], 0
+    if not isinstance(content, list):
+        return None
+    texts: list[str] = []
+    images = 0
+    for part in content:
+        if not isinstance(part, Mapping):
+            return None
+        kind = part.get("type")
+        if kind in text_types:
+            text = part.get("text")
+            if not isinstance(text, str):
+                return None
+            texts.append(text)
+        elif kind in ("image_url", "image"):
+            images += 1
+        elif not isinstance(kind, str):
+            return None
+    return texts, images
+
+
+class WireFormat(ABC):
+    """One provider API: where it listens, what it accepts, what it answers."""
+
+    name: str
+    endpoint: str  # the path after the provider's prefix
+
+    @abstractmethod
+    def authenticate(self, request: Request, api_key: str | None) -> Response | None:
+        """None when the request may pass; else the provider's 401 (or 400) answer."""
+
+    @abstractmethod
+    def parse(self, body: object) -> Chat | Response:
+        """The request's content, or the provider's 400 for a body it would reject."""
+
+    @abstractmethod
+    def error(
+        self, kind: ErrorKind, detail: Mapping[str, object], headers: tuple[tuple[str, str], ...]
+    ) -> Response:
+        """The provider's own error status and body for ``kind``."""
+
+    @abstractmethod
+    def success(
+        self, chat: Chat, rid: str, created: int, text: str, truncated: bool, usage: Usage
+    ) -> dict[str, object]:
+        """A success body."""
+
+    @abstractmethod
+    def strip_required(self, body: dict[str, object]) -> dict[str, object]:
+        """A success body without the part a client needs (a malformed 200)."""
+
+    @abstractmethod
+    def limit_headers(
+        self, limit: int, remaining: int, reset_s: float, wall: float
+    ) -> tuple[tuple[str, str], ...]:
+        """Rate-limit headers as this provider sends them (success and 429)."""
+
+    @abstractmethod
+    def retry_headers(self, retry_after_s: float) -> tuple[tuple[str, str], ...]:
+        """Headers that tell a client when to retry a 429 or an overload."""
+
+    def request_id_headers(self, rid: str) -> tuple[tuple[str, str], ...]:
+        return (("x-request-id", f"req_{rid}"),)

@@ -1,0 +1,141 @@
+"""Cohere chat v2: ``POST {prefix}/chat`` (prefix ``/v2``) with ``Authorization: Bearer KEY``;
+errors are ``{"id": ..., "message": ...}``. Cohere documents no rate-limit headers, so it sends
+none; a 429 carries only its message (and ``retry-after`` when the emulator is told one)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from .._http import Request, Response
+from ._durations import retry_after_seconds
+from .base import Chat, ErrorKind, Usage, WireFormat, content_parts, fill, json_response, stable_id
+
+__all__ = ["CohereWire"]
+
+_ROLES: Final = frozenset({"system", "user", "assistant", "tool"})
+
+_ERRORS: Final[Mapping[str, tuple[int, str]]] = {
+    "auth_missing": (401, "no api key supplied"),
+    "auth_invalid": (401, "invalid api token"),
+    "bad_json": (400, "invalid request: unable to parse the JSON body"),
+    "bad_request": (400, "invalid request: {message}"),
+    "not_found": (404, "Not Found"),
+    "method_not_allowed": (405, "Method Not Allowed"),
+    "model_not_found": (
+        404,
+        "model '{model}' not found, make sure the correct model ID was used and that you have "
+        "access to the model.",
+    ),
+    "rate_limited": (
+        429,
+        "You are past the per minute request limit ({limit} calls / minute), please wait before "
+        "sending more requests.",
+    ),
+    "overloaded": (503, "service unavailable: the server is overloaded, please try again later"),
+    "service_unavailable": (503, "service unavailable"),
+    "server_error": (500, "internal server error, this has been reported to our developers"),
+    "context_window": (
+        400,
+        "too many tokens: the prompt has {tokens} tokens, more than the model's limit of "
+        "{limit}. Try using shorter or fewer inputs.",
+    ),
+}
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.header("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class CohereWire(WireFormat):
+    name = "cohere"
+    endpoint = "/chat"
+
+    def _body(
+        self, status: int, message: str, headers: tuple[tuple[str, str], ...] = ()
+    ) -> Response:
+        body = {"id": stable_id(status, message, length=32), "message": message}
+        return json_response(status, body, headers)
+
+    def authenticate(self, request: Request, api_key: str | None) -> Response | None:
+        if api_key is None:
+            return None
+        given = _bearer(request)
+        if given is None:
+            return self.error("auth_missing", {}, ())
+        if given != api_key:
+            return self.error("auth_invalid", {}, ())
+        return None
+
+    def _invalid(self, message: str) -> Response:
+        return self._body(400, f"invalid request: {message}")
+
+    def parse(self, body: object) -> Chat | Response:
+        if not isinstance(body, dict):
+            return self._invalid("body must be a JSON object")
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            return self._invalid("model must be specified")
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            return self._invalid("messages must be a non-empty list")
+        chars = images = 0
+        last_user = ""
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in _ROLES:
+                return self._invalid(f"messages[{i}].role must be one of {sorted(_ROLES)}")
+            parts = content_parts(message.get("content"), frozenset({"text"}))
+            if parts is None:
+                return self._invalid(f"messages[{i}].content has the wrong type")
+            texts, count = parts
+            chars += sum(map(len, texts))
+            images += count
+            if message["role"] == "user":
+                last_user = " ".join(texts)
+        max_tokens = body.get("max_tokens")
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
+            return self._invalid("max_tokens must be a positive integer")
+        temperature = body.get("temperature")
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, int | float)
+            or temperature < 0
+        ):
+            return self._invalid("temperature must be a non-negative number")
+        if body.get("stream") is True:
+            return self._invalid("the emulator does not stream; send stream: false")
+        return Chat(model, chars, images, last_user, max_tokens, len(messages))
+
+    def error(
+        self, kind: ErrorKind, detail: Mapping[str, object], headers: tuple[tuple[str, str], ...]
+    ) -> Response:
+        status, template = _ERRORS[kind]
+        return self._body(status, fill(template, detail), headers)
+
+    def success(
+        self, chat: Chat, rid: str, created: int, text: str, truncated: bool, usage: Usage
+    ) -> dict[str, object]:
+        tokens = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+        return {
+            "id": rid,
+            "finish_reason": "MAX_TOKENS" if truncated else "COMPLETE",
+            "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
+            "usage": {"billed_units": dict(tokens), "tokens": dict(tokens)},
+        }
+
+    def strip_required(self, body: dict[str, object]) -> dict[str, object]:
+        return {k: v for k, v in body.items() if k != "message"}
+
+    def limit_headers(
+        self, limit: int, remaining: int, reset_s: float, wall: float
+    ) -> tuple[tuple[str, str], ...]:
+        return ()
+
+    def retry_headers(self, retry_after_s: float) -> tuple[tuple[str, str], ...]:
+        return (("retry-after", str(retry_after_seconds(retry_after_s))),)

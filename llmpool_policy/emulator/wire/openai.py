@@ -1,0 +1,262 @@
+"""OpenAI chat completions (also Groq, Together and OpenAI-compatible servers):
+``POST {prefix}/chat/completions`` with ``Authorization: Bearer KEY``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+from .._http import Request, Response
+from ._durations import go_duration, retry_after_seconds
+from .base import Chat, ErrorKind, Usage, WireFormat, content_parts, json_response
+
+__all__ = ["OpenAIWire"]
+
+_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+_NO_KEY: Final = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header "
+    "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with "
+    "blank username) if you're accessing the API from your browser and are prompted for a "
+    "username and password. You can obtain an API key from "
+    "https://platform.openai.com/account/api-keys."
+)
+_BAD_JSON: Final = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't "
+    "using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was "
+    "sent was not valid JSON. If you have trouble figuring out how to fix this, please contact "
+    "us through our help center at help.openai.com.)"
+)
+
+
+def _bearer(request: Request) -> str | None:
+    value = request.header("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _mask(key: str) -> str:
+    return key[:3] + "*" * 8 if len(key) > 6 else "*" * 8
+
+
+class OpenAIWire(WireFormat):
+    name = "openai"
+    endpoint = "/chat/completions"
+
+    def _body(
+        self,
+        status: int,
+        message: str,
+        kind: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+    ) -> Response:
+        error = {"message": message, "type": kind, "param": param, "code": code}
+        return json_response(status, {"error": error}, headers)
+
+    def authenticate(self, request: Request, api_key: str | None) -> Response | None:
+        if api_key is None:
+            return None
+        given = _bearer(request)
+        if given is None:
+            return self.error("auth_missing", {}, ())
+        if given != api_key:
+            return self.error("auth_invalid", {"key": given}, ())
+        return None
+
+    def _invalid(self, message: str, param: str, code: str | None = None) -> Response:
+        return self._body(400, message, "invalid_request_error", param=param, code=code)
+
+    def parse(self, body: object) -> Chat | Response:
+        if not isinstance(body, dict):
+            return self._invalid(f"{body!r} is not of type 'object'", "body")
+        model = body.get("model")
+        if model is None:
+            return self._body(400, "you must provide a model parameter", "invalid_request_error")
+        if not isinstance(model, str) or not model:
+            return self._invalid(
+                "Invalid type for 'model': expected a string.", "model", "invalid_type"
+            )
+        messages = body.get("messages")
+        if messages is None:
+            return self._invalid(
+                "Missing required parameter: 'messages'.", "messages", "missing_required_parameter"
+            )
+        if not isinstance(messages, list):
+            return self._invalid(
+                "Invalid type for 'messages': expected an array.", "messages", "invalid_type"
+            )
+        if not messages:
+            return self._invalid(
+                "Invalid 'messages': empty array. Expected an array with minimum length 1, but "
+                "got an empty array instead.",
+                "messages",
+                "empty_array",
+            )
+        chars = images = 0
+        last_user = ""
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in _ROLES:
+                return self._invalid(
+                    f"Invalid value for 'messages[{i}].role'.", f"messages[{i}].role"
+                )
+            parts = content_parts(message.get("content"), frozenset({"text"}))
+            if parts is None:
+                return self._invalid(
+                    f"Invalid type for 'messages[{i}].content'.",
+                    f"messages[{i}].content",
+                    "invalid_type",
+                )
+            texts, count = parts
+            chars += sum(map(len, texts))
+            images += count
+            if message["role"] == "user":
+                last_user = " ".join(texts)
+        max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
+            return self._invalid(
+                "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1.",
+                "max_tokens",
+                "integer_below_min_value",
+            )
+        temperature = body.get("temperature")
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, int | float)
+            or not 0 <= temperature <= 2
+        ):
+            return self._invalid(
+                "Invalid 'temperature': expected a number between 0 and 2.",
+                "temperature",
+                "decimal_above_max_value",
+            )
+        if body.get("stream") is True:
+            return self._invalid("The emulator does not stream; send stream: false.", "stream")
+        return Chat(model, chars, images, last_user, max_tokens, len(messages))
+
+    def error(
+        self, kind: ErrorKind, detail: Mapping[str, object], headers: tuple[tuple[str, str], ...]
+    ) -> Response:
+        match kind:
+            case "auth_missing":
+                return self._body(401, _NO_KEY, "invalid_request_error", headers=headers)
+            case "auth_invalid":
+                key = _mask(str(detail.get("key", "")))
+                return self._body(
+                    401,
+                    f"Incorrect API key provided: {key}. You can find your API key at "
+                    "https://platform.openai.com/account/api-keys.",
+                    "invalid_request_error",
+                    code="invalid_api_key",
+                    headers=headers,
+                )
+            case "bad_json":
+                return self._body(400, _BAD_JSON, "invalid_request_error", headers=headers)
+            case "bad_request":
+                return self._body(
+                    400, str(detail.get("message")), "invalid_request_error", headers=headers
+                )
+            case "not_found" | "method_not_allowed":
+                status = 404 if kind == "not_found" else 405
+                what = "URL" if kind == "not_found" else "method for URL"
+                return self._body(
+                    status,
+                    f"Invalid {what} ({detail.get('method')} {detail.get('path')})",
+                    "invalid_request_error",
+                    headers=headers,
+                )
+            case "model_not_found":
+                return self._body(
+                    404,
+                    f"The model `{detail.get('model')}` does not exist or you do not have "
+                    "access to it.",
+                    "invalid_request_error",
+                    code="model_not_found",
+                    headers=headers,
+                )
+            case "rate_limited":
+                return self._body(
+                    429,
+                    f"Rate limit reached for {detail.get('model')} in organization "
+                    f"org-emulator on requests per min (RPM): Limit {detail.get('limit')}, "
+                    f"Used {detail.get('limit')}, Requested 1. Please try again in "
+                    f"{go_duration(float(str(detail.get('retry_after', 1))))}. Visit "
+                    "https://platform.openai.com/account/rate-limits to learn more.",
+                    "requests",
+                    code="rate_limit_exceeded",
+                    headers=headers,
+                )
+            case "overloaded" | "service_unavailable":
+                return self._body(
+                    503,
+                    "The server is overloaded or not ready yet.",
+                    "server_error",
+                    headers=headers,
+                )
+            case "server_error":
+                return self._body(
+                    500,
+                    "The server had an error while processing your request. Sorry about that!",
+                    "server_error",
+                    headers=headers,
+                )
+            case "context_window":
+                return self._body(
+                    400,
+                    f"This model's maximum context length is {detail.get('limit')} tokens. "
+                    f"However, your messages resulted in {detail.get('tokens')} tokens. Please "
+                    "reduce the length of the messages.",
+                    "invalid_request_error",
+                    param="messages",
+                    code="context_length_exceeded",
+                    headers=headers,
+                )
+
+    def success(
+        self, chat: Chat, rid: str, created: int, text: str, truncated: bool, usage: Usage
+    ) -> dict[str, object]:
+        return {
+            "id": f"chatcmpl-{rid}",
+            "object": "chat.completion",
+            "created": created,
+            "model": chat.model,
+            "system_fingerprint": "fp_emulator",
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text, "refusal": None},
+                    "logprobs": None,
+                    "finish_reason": "length" if truncated else "stop",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": usage.input_tokens,
+                "completion_tokens": usage.output_tokens,
+                "total_tokens": usage.input_tokens + usage.output_tokens,
+                "prompt_tokens_details": {"cached_tokens": 0},
+                "completion_tokens_details": {"reasoning_tokens": 0},
+            },
+        }
+
+    def strip_required(self, body: dict[str, object]) -> dict[str, object]:
+        return {k: v for k, v in body.items() if k != "choices"}
+
+    def limit_headers(
+        self, limit: int, remaining: int, reset_s: float, wall: float
+    ) -> tuple[tuple[str, str], ...]:
+        return (
+            ("x-ratelimit-limit-requests", str(limit)),
+            ("x-ratelimit-remaining-requests", str(remaining)),
+            ("x-ratelimit-reset-requests", go_duration(reset_s)),
+        )
+
+    def retry_headers(self, retry_after_s: float) -> tuple[tuple[str, str], ...]:
+        return (
+            ("retry-after", str(retry_after_seconds(retry_after_s))),
+            ("retry-after-ms", str(max(0, round(retry_after_s * 1000)))),
+        )
