@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from . import check_cmd, config_cmd, explain_cmd, fmt_cmd
+from . import check_cmd, config_cmd, emulate_cmd, explain_cmd, fmt_cmd
 
 __all__ = ["main"]
 
@@ -25,6 +25,7 @@ _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]],
     fmt_cmd.register,
     config_cmd.register,
     explain_cmd.register,
+    emulate_cmd.register,
 )
 
 

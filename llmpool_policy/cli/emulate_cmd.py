@@ -1,0 +1,75 @@
+"""`llmpool-policy emulate`: serve emulated providers on 127.0.0.1 until Ctrl-C.
+
+Prints one line per provider (name, type, base URL) and, with --write-config, writes a provider
+config.json pointing at them. Exit 0 after Ctrl-C, 2 when the emulator config is unusable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "emulate",
+        help="serve emulated LLM providers on 127.0.0.1 (OpenAI, Anthropic, Cohere wire formats)",
+        description="Start loopback HTTP servers speaking the providers' wire formats with the "
+        "scripted, seeded behaviour in EMU.json (see docs/emulator.md); print their base URLs; "
+        "run until Ctrl-C.",
+    )
+    parser.add_argument("--config", metavar="EMU.json", required=True, help="emulator config")
+    parser.add_argument(
+        "--write-config", metavar="OUT.json", help="write a provider config.json for these servers"
+    )
+    parser.add_argument(
+        "--latency-scale", type=float, metavar="X", help="multiply every latency (0: at once)"
+    )
+    parser.add_argument(
+        "--journal", metavar="FILE.jsonl", help="write the request journal here on exit"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: the other subcommands need not load asyncio and the servers.
+    from ..emulator import BehaviourError, Emulator
+
+    if args.latency_scale is not None and not args.latency_scale >= 0:
+        print("error: --latency-scale must be >= 0", file=sys.stderr)
+        return 2
+    try:
+        emulator = Emulator.from_config(args.config, latency_scale=args.latency_scale)
+    except OSError as exc:
+        print(f"error: cannot read {args.config}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except BehaviourError as exc:
+        print(f"error: {args.config}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        emulator.start()
+    except OSError as exc:
+        print(f"error: cannot listen: {exc}", file=sys.stderr)
+        return 2
+    try:
+        for provider in emulator:
+            print(f"{provider.name}\t{provider.type}\t{provider.base_url}", flush=True)
+        if args.write_config:
+            emulator.write_config(args.write_config)
+            print(f"wrote provider config to {args.write_config}", flush=True)
+        print("emulating; press Ctrl-C to stop", file=sys.stderr, flush=True)
+        stopped = threading.Event()
+        try:
+            while not stopped.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    finally:
+        emulator.stop()
+        if args.journal:
+            with open(args.journal, "w", encoding="utf-8") as handle:
+                for entry in emulator.journal:
+                    handle.write(json.dumps(entry.to_json()) + "\n")
+    return 0
