@@ -106,7 +106,12 @@ def _arith(op: str) -> Any:
 
 
 def _neg(x: Any) -> Any:
-    return None if x is None else -x
+    if x is None:
+        return None
+    try:
+        return -x
+    except TypeError:  # an untyped metadata value that is not a number: missing
+        return None
 
 
 def _rd(record: list[tuple[str, Any]], label: str, value: Any) -> Any:

@@ -21,7 +21,9 @@ Rules, in order:
    value always sorts last); then a ``split`` draws an arm from a hash of its ``by`` key (or the
    seed) and moves that arm to the front if it survived. ``failover off`` keeps only the first.
 6. Values: comparisons, ``in`` and arithmetic with a missing value (no data, no limit, no
-   attribute) are false (arithmetic: missing); a condition is true only when its value is truthy.
+   attribute) are false (arithmetic: missing); so are those whose operands do not fit at run
+   time (an untyped ``request.metadata`` value that is not a number, negated or compared with
+   one); a condition is true only when its value is truthy.
 """
 
 from __future__ import annotations
@@ -126,7 +128,12 @@ def evaluate(expr: ast.Expr, env: _Env) -> Any:
         value = evaluate(expr.operand, env)
         if expr.op == "not":
             return not _truthy(value)
-        return None if value is None else -value
+        if value is None:
+            return None
+        try:
+            return -value
+        except TypeError:
+            return None
     op = expr.op
     if op == "and":
         return _truthy(evaluate(expr.left, env)) and _truthy(evaluate(expr.right, env))
