@@ -20,7 +20,7 @@ from ..semantics.signals import DEFAULT_WINDOW_SECONDS, Scope, lookup
 from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
 
-__all__ = ["HELPERS", "ExprCompiler", "is_request_only"]
+__all__ = ["HELPERS", "ExprCompiler", "is_request_only", "reads_untyped"]
 
 
 def _t(x: Any) -> bool:
@@ -249,7 +249,7 @@ class ExprCompiler:
             return None
         if not (isinstance(right, ast.Literal) and right.kind in _NUMERIC_LITERALS):
             return None
-        if _kind(e.left) not in _NUMERIC_KINDS:
+        if _kind(e.left) not in _NUMERIC_KINDS or reads_untyped(e.left):
             return None
         left = self.expr(e.left)
         if e.op == "==":
@@ -273,6 +273,20 @@ _NUMERIC_KINDS = frozenset(
     {t.Kind.NUMBER, t.Kind.DURATION, t.Kind.MONEY, t.Kind.PERCENT, t.Kind.TOKENS}
 )
 _BOOL_PATHS = frozenset({"breaker.open", "breaker.half_open", "request.stream"})
+
+
+def reads_untyped(e: ast.Expr) -> bool:
+    """Whether ``e`` reads ``request.metadata``: its static type (a number, say) is only a
+    guess, so at run time the value may be a string."""
+    if isinstance(e, ast.Path):
+        return e.dotted.startswith("request.metadata.")
+    if isinstance(e, ast.Literal | ast.Call):
+        return False
+    if isinstance(e, ast.ListExpr):
+        return any(reads_untyped(i) for i in e.items)
+    if isinstance(e, ast.Unary):
+        return reads_untyped(e.operand)
+    return reads_untyped(e.left) or reads_untyped(e.right)
 
 
 def _kind(e: ast.Expr) -> t.Kind:

@@ -18,7 +18,7 @@ from ..semantics import types as t
 from ..semantics.signals import Scope
 from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
-from .codegen import HELPERS, ExprCompiler
+from .codegen import HELPERS, ExprCompiler, reads_untyped
 from .reference import draw
 from .spec import BudgetSpec, PolicySpec, RouteSpec, build_spec, provider_timeout
 
@@ -155,8 +155,9 @@ def _index_keys(cond: ast.Expr | None) -> list[tuple[str, str]] | None:
 
 
 def _numeric(expr: ast.Expr) -> bool:
+    """Whether ``expr`` is surely a number (or missing), so a sort may negate it for `desc`."""
     kind = ExprChecker("<compile>", lambda _d: None).type_of(expr, _ALL).kind
-    return kind in _NUMERIC
+    return kind in _NUMERIC and not reads_untyped(expr)
 
 
 def _compile_when(route: RouteSpec) -> tuple[Callable[[Any, Any], bool] | None, str]:
