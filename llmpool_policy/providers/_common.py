@@ -51,8 +51,9 @@ def typed(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
     if isinstance(value, bool) and kind is int:
         raise Invalid(f"{where} must be an integer (got a boolean)")
     if not isinstance(value, kind):
-        names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-        raise Invalid(f"{where} must be {_JSON_NAMES.get(names, names)} (got {_json_type(value)})")
+        kinds = (kind,) if isinstance(kind, type) else kind
+        names = " or ".join(_JSON_NAMES.get(k.__name__, k.__name__) for k in kinds)
+        raise Invalid(f"{where} must be {names} (got {_json_type(value)})")
     return value
 
 
@@ -145,11 +146,9 @@ class JSONAdapter:
                 data = json.loads(body)
             except (ValueError, RecursionError):
                 preview = body[:200].decode("utf-8", "replace")
+                what = f"is not JSON: {preview!r}" if body.strip() else "is empty"
                 return make_failure(
-                    "invalid_response",
-                    status,
-                    f"response body is not JSON: {preview!r}",
-                    secrets=secrets,
+                    "invalid_response", status, f"response body {what}", secrets=secrets
                 )
             try:
                 if not isinstance(data, dict):

@@ -150,7 +150,7 @@ class AnthropicAdapter(JSONAdapter):
             raise Failed(
                 "content_policy", "the model declined to answer (stop_reason refusal)", "refusal"
             )
-        usage = typed(data.get("usage"), dict, "body.usage")
+        usage = field(data, "usage", dict, "body")
         fresh = count(usage, "input_tokens", "body.usage")
         output = count(usage, "output_tokens", "body.usage")
         written = count(usage, "cache_creation_input_tokens", "body.usage", required=False)

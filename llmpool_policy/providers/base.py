@@ -172,7 +172,8 @@ def transport_failure(
 _CONTEXT_CODES: Final = frozenset({"context_length_exceeded", "string_above_max_length"})
 _CONTEXT_TEXT: Final = re.compile(
     r"context[ _-]?length|context[ _-]?window|maximum context|prompt is too long"
-    r"|too many tokens|reduce the length of the (?:messages|prompt)|input is too long",
+    r"|too many tokens|reduce the length of the (?:messages|prompt)|input is too long"
+    r"|tokens \+ `max_new_tokens` must be",
     re.IGNORECASE,
 )
 _POLICY_CODES: Final = frozenset({"content_policy_violation", "content_filter"})

@@ -22,9 +22,9 @@ MIN_SECRET_LENGTH: Final = 4
 _BEARER = re.compile(r"(?i)\b(bearer)(\s+)[^\s\"',;]+")
 # OpenAI / Anthropic (sk-, sk-proj-, sk-ant-), Groq (gsk_), Together-style long hex, with the
 # partial masks providers print themselves (sk-abc*****xyz).
-_KEY_SHAPES = re.compile(r"\b(?:sk-|gsk_|xai-|pk-)[A-Za-z0-9_\-*.]{6,}")
+_KEY_SHAPES = re.compile(r"\b(?:sk-|gsk_|xai-|pk-)[A-Za-z0-9_\-*]{6,}")
 _KEY_FIELDS = re.compile(
-    r"(?i)\b(api[_-]?key|x-api-key|authorization)(\"?\s*[:=]\s*\"?)[^\s\"',;]+"
+    r"(?i)\b(api[_-]?key|x-api-key|authorization)(\"?\s*[:=]\s*\"?)(?!bearer\s)[^\s\"',;]+"
 )
 
 
