@@ -30,6 +30,7 @@ class Request:
     query: str
     headers: tuple[tuple[str, str], ...]  # names lower-cased, in arrival order
     body: bytes
+    connection: int = 0  # which connection (1, 2, ... per server) carried it: keep-alive shows
 
     def header(self, name: str) -> str | None:
         name = name.lower()
@@ -112,7 +113,9 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
     return await reader.readexactly(size)
 
 
-async def _read_request(reader: asyncio.StreamReader) -> tuple[Request, bool] | None:
+async def _read_request(
+    reader: asyncio.StreamReader, connection: int
+) -> tuple[Request, bool] | None:
     """The next request and whether the connection stays open after it; None at EOF."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
@@ -135,10 +138,10 @@ async def _read_request(reader: asyncio.StreamReader) -> tuple[Request, bool] | 
         pairs.append((name.lower(), value.strip()))
     headers = dict(pairs)
     body = await _read_body(reader, headers)
-    connection = headers.get("connection", "").lower()
-    keep_alive = "close" not in connection if version == "HTTP/1.1" else "keep-alive" in connection
+    tokens = headers.get("connection", "").lower()
+    keep_alive = "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
     path, _, query = target.partition("?")
-    return Request(method, path, query, tuple(pairs), body), keep_alive
+    return Request(method, path, query, tuple(pairs), body, connection), keep_alive
 
 
 def _abort_with_reset(writer: asyncio.StreamWriter) -> None:
@@ -159,10 +162,19 @@ class HttpServer:
         self._port = port
         self._server: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._accepted = 0
 
     @property
     def port(self) -> int:
         return self._port
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
+
+    @property
+    def accepted_connections(self) -> int:
+        return self._accepted
 
     async def start(self) -> int:
         self._server = await asyncio.start_server(
@@ -187,19 +199,26 @@ class HttpServer:
         task = asyncio.current_task()
         assert task is not None
         self._connections[task] = writer
+        self._accepted += 1
         try:
-            await self._loop(reader, writer)
+            await self._loop(reader, writer, self._accepted)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        except asyncio.CancelledError:
+            # Only close() cancels: end quietly (a cancelled connection task makes asyncio's
+            # stream callback log an error).
             pass
         finally:
             self._connections.pop(task, None)
             if not writer.transport.is_closing():
                 writer.close()  # flushes what is buffered, then closes
 
-    async def _loop(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _loop(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: int
+    ) -> None:
         while True:
             try:
-                read = await _read_request(reader)
+                read = await _read_request(reader, connection)
             except _BadRequest as exc:
                 body = str(exc).encode()
                 writer.write(Response(exc.status, body).encode(keep_alive=False))

@@ -45,6 +45,7 @@ class JournalEntry:
     time: float
     wall: float
     delay: float
+    connection: int = 0
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -59,6 +60,7 @@ class JournalEntry:
             "time": self.time,
             "wall": self.wall,
             "delay": self.delay,
+            "connection": self.connection,
         }
 
 

@@ -124,6 +124,11 @@ class EmulatedProvider:
         return self._behaviour
 
     @property
+    def connections(self) -> tuple[int, int]:
+        """(open now, accepted since start): keep-alive and leak checks read these."""
+        return self._server.open_connections, self._server.accepted_connections
+
+    @property
     def requests(self) -> int:
         """How many requests reached the endpoint (the next request's index)."""
         return self._index
@@ -241,8 +246,8 @@ class EmulatedProvider:
                 bucket.capacity, bucket.remaining(now), bucket.until_full(now), wall
             )
             if not admitted:
-                wait = bucket.until_next(now)
-                headers = limit_headers + self.wire.retry_headers(min(wait, 86400.0))
+                wait = min(bucket.until_next(now), 86400.0)  # rpm 0: "a day", not infinity
+                headers = limit_headers + self.wire.retry_headers(wait)
                 detail = {"model": self.model, "limit": bucket.capacity, "retry_after": wait}
                 return _Plan(self.wire.error("rate_limited", detail, headers), 0.0, RPM_LIMIT)
         if not is_json:
@@ -266,7 +271,9 @@ class EmulatedProvider:
         window = behaviour.context_window
         if fault is None and window is not None and tokens > window:
             fault = "context_window"
-        return self._fault(fault, chat, index, wall, ttft, profile, scale, behaviour, tokens)
+        return self._fault(
+            fault, chat, index, wall, ttft, profile, scale, behaviour, tokens, limit_headers
+        )
 
     def _fault(
         self,
@@ -279,12 +286,16 @@ class EmulatedProvider:
         scale: float,
         behaviour: Behaviour,
         tokens: int,
+        limit_headers: tuple[tuple[str, str], ...],
     ) -> _Plan:
         rid = stable_id(self.name, self.seed, index)
         ids = self.wire.request_id_headers(rid)
+        plain = ids + limit_headers
         if fault in ("rate_limited", "overloaded", "service_unavailable", "server_error"):
             headers = ids
-            if fault == "rate_limited":
+            if fault != "rate_limited":
+                headers += limit_headers
+            else:
                 limit = behaviour.requests_per_minute or 60
                 headers += self.wire.limit_headers(limit, 0, behaviour.retry_after, wall)
                 headers += self.wire.retry_headers(behaviour.retry_after)
@@ -296,11 +307,11 @@ class EmulatedProvider:
             kind: ErrorKind = fault
             return _Plan(self.wire.error(kind, detail, headers), ttft, fault)
         if fault == "auth":
-            return _Plan(self.wire.error("auth_invalid", {"key": ""}, ids), ttft, fault)
+            return _Plan(self.wire.error("auth_invalid", {"key": ""}, plain), ttft, fault)
         if fault == "context_window":
             limit = behaviour.context_window or max(1, chat.input_tokens - 1)
             detail = {"limit": limit, "tokens": max(tokens, limit + 1)}
-            return _Plan(self.wire.error("context_window", detail, ids), ttft, fault)
+            return _Plan(self.wire.error("context_window", detail, plain), ttft, fault)
         if fault == "hang":
             return _Plan(Hang(), 0.0, fault)
 
@@ -309,8 +320,9 @@ class EmulatedProvider:
         success = self.wire.success(chat, rid, int(wall), text, truncated, usage)
         delay = ttft + profile.output_time(usage.output_tokens) * scale
         if fault == "malformed_body":
-            return _Plan(json_response(200, self.wire.strip_required(success), ids), delay, fault)
-        response = json_response(200, success, ids)
+            stripped = self.wire.strip_required(success)
+            return _Plan(json_response(200, stripped, plain), delay, fault)
+        response = json_response(200, success, plain)
         if fault == "malformed_json":
             cut = response.body[: len(response.body) // 2]
             return _Plan(Response(200, cut, response.headers), delay, fault)
@@ -339,6 +351,7 @@ class EmulatedProvider:
                 time=now,
                 wall=wall,
                 delay=plan.delay,
+                connection=request.connection,
             )
         )
         return plan
