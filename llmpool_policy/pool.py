@@ -1,0 +1,556 @@
+"""`LLMPool`: the public async facade — a config, a policy, and httpx.
+
+It is a thin driver of the sans-I/O parts: the policy decides, the executor says what to do
+next, the provider adapters build and parse wire messages, the metrics registry gates and
+records. Time (``clock``, ``sleep``) and HTTP (``transport``) are injected, so tests run on a
+virtual clock against real loopback servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from ._resources import data_path
+from .compile.runtime_specs import latency_windows, policy_breaker
+from .config import ConfigSource, PoolConfig, ProviderConfig, poll_config
+from .config.sources import Unchanged, open_source
+from .decision import Decision
+from .diagnostics import render_short
+from .errors import ConfigurationError, LLMPoolError, PolicyError
+from .events import EventBus, Handler
+from .messages import ChatMessage, ChatRequest, ChatResponse, Tool, Usage
+from .metrics import BreakerSpec, Clock, LimitSpec, MetricsRegistry, MonotonicClock
+from .metrics.breaker import Transition
+from .metrics.registry import Attempt
+from .policy import Policy, provider_facts
+from .providers import (
+    Adapter,
+    ProviderFailure,
+    UnsupportedRequestError,
+    adapter_for,
+    estimate_request_tokens,
+    provider_secrets,
+    transport_failure,
+)
+from .request import RoutingRequest
+from .runtime import AttemptRecord, Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
+
+__all__ = ["Health", "LLMPool", "PoolResponse", "ProviderStats"]
+
+log = logging.getLogger("llmpool_policy.pool")
+
+
+@dataclass(frozen=True)
+class PoolResponse:
+    """A successful chat: the answer, who gave it, what it cost, and how we got there."""
+
+    content: str
+    provider: str
+    model: str
+    usage: Usage
+    cost: float
+    finish_reason: str
+    attempts: tuple[AttemptRecord, ...]
+    decision: Decision
+    request_id: str
+    response: ChatResponse
+
+
+@dataclass(frozen=True)
+class Health:
+    total_providers: int
+    available_providers: int
+    healthy: bool
+
+
+@dataclass(frozen=True)
+class ProviderStats:
+    name: str
+    requests: int
+    successes: int
+    failures: int
+    success_rate: float | None
+    average_response_time: float | None  # ms
+    total_cost: float
+    requests_remaining_minute: int | None
+    requests_remaining_day: int | None
+    breaker_state: str
+
+
+@dataclass(frozen=True)
+class _State:
+    """One consistent version of config + policy; a request keeps the one it started with."""
+
+    config: PoolConfig
+    policy: Policy
+    providers: Mapping[str, ProviderConfig]
+    adapters: Mapping[str, Adapter]
+    policy_digest: str
+    policy_origin: str
+
+
+def _limits(p: ProviderConfig) -> LimitSpec:
+    return LimitSpec(rpm=p.requests_per_minute, rpd=p.requests_per_day, tpm=p.tokens_per_minute)
+
+
+def _breaker(p: ProviderConfig, from_policy: BreakerSpec | None) -> BreakerSpec:
+    if from_policy is not None:
+        return from_policy
+    return BreakerSpec.from_seed(p.circuit_breaker_threshold, p.circuit_breaker_timeout)
+
+
+def _cost(p: ProviderConfig, usage: Usage) -> float:
+    cost = 0.0
+    if p.input_token_price is not None:
+        cost += usage.input_tokens / 1000.0 * p.input_token_price
+    if p.output_token_price is not None:
+        cost += usage.output_tokens / 1000.0 * p.output_token_price
+    return cost
+
+
+class LLMPool:
+    """Send chat requests to a pool of providers under a policy.
+
+    ``config``: a path, an https URL (http only to loopback), a :class:`ConfigSource` or a loaded
+    :class:`PoolConfig`. ``policy``: a path or a :class:`Policy`; None runs the shipped
+    ``default.policy`` (or the config's ``policy`` field). ``check_interval`` (seconds) polls
+    both for changes; None uses the config's ``check_interval``, 0 turns polling off.
+    """
+
+    def __init__(
+        self,
+        config: str | Path | ConfigSource | PoolConfig,
+        policy: str | Path | Policy | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+        check_interval: float | None = None,
+        env: Mapping[str, str] | None = None,
+        close_timeout: float = 30.0,
+    ) -> None:
+        self._clock = clock if clock is not None else MonotonicClock()
+        self._sleep = sleep if sleep is not None else asyncio.sleep
+        self._transport = transport
+        self._env = env
+        self._events = EventBus()
+        self._registry = MetricsRegistry(self._clock)
+        self._registry.on_transition(self._on_transition)
+        self._close_timeout = close_timeout
+        self._ids = itertools.count(1)
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._client: httpx.AsyncClient | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._closed = False
+        if isinstance(config, PoolConfig):
+            self._source: ConfigSource | None = None
+            loaded = config
+        else:
+            self._source = open_source(config)
+            self._source.reset()
+            result = poll_config(self._source, env=env)
+            if isinstance(result, Unchanged):  # pragma: no cover - reset() rules it out
+                raise ConfigurationError([], f"{self._source.name}: nothing to load")
+            loaded = result
+        self._policy_arg = policy
+        self._state = self._build(loaded, policy)
+        self._apply(self._state)
+        interval = check_interval
+        if interval is None:
+            interval = loaded.check_interval / 1000.0 if self._source is not None else 0.0
+        self._interval = interval
+
+    # ---- versions of config and policy ---------------------------------------------------------
+
+    def _policy_path(self, config: PoolConfig, policy: str | Path | Policy | None) -> Path | None:
+        if isinstance(policy, Policy):
+            return None
+        if policy is not None:
+            return Path(policy)
+        if config.policy:
+            return Path(config.policy)
+        return data_path("policies", "default.policy")
+
+    def _build(self, config: PoolConfig, policy: str | Path | Policy | None) -> _State:
+        """Validate and compile a version; raises ConfigurationError / PolicyError."""
+        path = self._policy_path(config, policy)
+        if isinstance(policy, Policy):
+            compiled = policy
+            digest = "given"
+            origin = "<Policy>"
+        else:
+            assert path is not None
+            text = path.read_text(encoding="utf-8")
+            compiled = Policy.from_text(text, str(path), config=provider_facts(config))
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            origin = str(path)
+        providers = {p.name: p for p in config.providers}
+        adapters = {p.name: adapter_for(p) for p in config.providers}
+        return _State(config, compiled, providers, adapters, digest, origin)
+
+    def _apply(self, state: _State) -> None:
+        breaker = policy_breaker(state.policy.checked)
+        self._registry.reconcile(
+            state.providers,
+            limits={n: _limits(p) for n, p in state.providers.items()},
+            breakers={n: _breaker(p, breaker) for n, p in state.providers.items()},
+        )
+        self._registry.track_latency_windows(latency_windows(state.policy.graph.spec))
+
+    async def reload(self) -> bool:
+        """Check config and policy now; swap in a valid new version. True when it changed.
+        An invalid version keeps the running one and emits ``reload_failed``."""
+        old = self._state
+        try:
+            config = old.config
+            config_changed = False
+            if self._source is not None:
+                result = await asyncio.to_thread(poll_config, self._source, env=self._env)
+                if not isinstance(result, Unchanged):
+                    config_changed = result.checksum != old.config.checksum
+                    config = result
+            path = self._policy_path(config, self._policy_arg)
+            policy_changed = False
+            if path is not None:
+                text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+                policy_changed = hashlib.sha256(text.encode()).hexdigest() != old.policy_digest
+            if not config_changed and not policy_changed:
+                return False
+            new = await asyncio.to_thread(self._build, config, self._policy_arg)
+        except (ConfigurationError, PolicyError) as exc:
+            self._events.emit(
+                "reload_failed",
+                {"error": type(exc).__name__,
+                 "diagnostics": [render_short(d) for d in exc.diagnostics]},
+            )  # fmt: skip
+            return False
+        except OSError as exc:
+            self._events.emit("reload_failed", {"error": "OSError", "diagnostics": [str(exc)]})
+            return False
+        self._state = new  # atomic: requests already running keep `old`
+        self._apply(new)
+        if config_changed:
+            self._events.emit(
+                "config_changed", {"checksum": new.config.checksum, "providers": len(new.providers)}
+            )
+            self._events.emit("providers_updated", {"providers": sorted(new.providers)})
+        if policy_changed:
+            self._events.emit(
+                "policy_changed", {"policy": new.policy.name, "path": new.policy_origin}
+            )
+        return True
+
+    async def _watch(self) -> None:
+        while not self._closed:
+            await self._sleep(self._interval)
+            if self._closed:
+                return
+            try:
+                await self.reload()
+            except Exception:  # never let the watcher die
+                log.exception("reload check failed")
+
+    # ---- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> LLMPool:
+        if self._client is None:
+            self._client = httpx.AsyncClient(transport=self._transport, timeout=None)
+        if self._interval > 0 and self._watcher is None:
+            self._watcher = asyncio.create_task(self._watch())
+        return self
+
+    async def close(self) -> None:
+        """Stop polling, let in-flight requests finish (up to ``close_timeout``), close HTTP."""
+        self._closed = True
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+        if self._in_flight:
+            await asyncio.wait(self._in_flight, timeout=self._close_timeout)
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def __aenter__(self) -> LLMPool:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ---- events, health, stats -----------------------------------------------------------------
+
+    def on(self, name: str, handler: Handler) -> None:
+        self._events.on(name, handler)
+
+    def off(self, name: str, handler: Handler) -> None:
+        self._events.off(name, handler)
+
+    def _on_transition(self, name: str, transition: Transition) -> None:
+        to = transition.to_state
+        if to == "open":
+            self._events.emit("breaker_opened", {"provider": name})
+        elif to == "closed":
+            self._events.emit("breaker_closed", {"provider": name})
+
+    def health(self) -> Health:
+        """Read-only: how many providers could take a request now."""
+        snapshot = self._registry.snapshot()
+        names = list(self._state.providers)
+        available = 0
+        for name in names:
+            view = snapshot.provider(name)
+            if view.breaker_state == "open" or view.cooling_down:
+                continue
+            if view.rpm_remaining == 0 or view.rpd_remaining == 0:
+                continue
+            available += 1
+        return Health(len(names), available, available > 0)
+
+    def stats(self) -> dict[str, ProviderStats]:
+        """Read-only per-provider figures since start (kept across reloads by name)."""
+        snapshot = self._registry.snapshot()
+        out: dict[str, ProviderStats] = {}
+        for name in self._state.providers:
+            totals = self._registry.provider(name).totals()
+            view = snapshot.provider(name)
+            out[name] = ProviderStats(
+                name=name,
+                requests=totals.requests,
+                successes=totals.successes,
+                failures=totals.failures,
+                success_rate=totals.success_rate,
+                average_response_time=None
+                if totals.average_response_time is None
+                else totals.average_response_time * 1000.0,
+                total_cost=totals.total_cost,
+                requests_remaining_minute=view.rpm_remaining,
+                requests_remaining_day=view.rpd_remaining,
+                breaker_state=view.breaker_state,
+            )
+        return out
+
+    @property
+    def policy(self) -> Policy:
+        return self._state.policy
+
+    @property
+    def config(self) -> PoolConfig:
+        return self._state.config
+
+    @property
+    def metrics(self) -> MetricsRegistry:
+        return self._registry
+
+    # ---- chat ----------------------------------------------------------------------------------
+
+    async def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        *,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        stop: Sequence[str] = (),
+        tools: Sequence[Tool] = (),
+        tags: Sequence[str] = (),
+        metadata: Mapping[str, Any] | None = None,
+        user: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        seed: int | None = None,
+    ) -> PoolResponse:
+        """Route one chat request under the policy; raises a typed :class:`LLMPoolError`
+        (``ProviderError``, ``RateLimitError``, ``NoProviderAvailableError``,
+        ``BudgetExceededError``, ``DeadlineExceededError``) carrying every attempt."""
+        if self._closed:
+            raise LLMPoolError("the pool is closed")
+        if self._client is None:
+            await self.start()
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            return await self._chat(
+                ChatRequest(
+                    messages=tuple(messages), max_tokens=max_tokens, temperature=temperature,
+                    stop=tuple(stop), tools=tuple(tools), user=user,
+                ),
+                tags=tuple(tags), metadata=dict(metadata or {}), model=model,
+                request_id=request_id, seed=seed,
+            )  # fmt: skip
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _chat(
+        self,
+        request: ChatRequest,
+        *,
+        tags: tuple[str, ...],
+        metadata: dict[str, Any],
+        model: str | None,
+        request_id: str | None,
+        seed: int | None,
+    ) -> PoolResponse:
+        state = self._state  # this request's version, whatever reloads happen meanwhile
+        rid = request_id if request_id is not None else f"req-{next(self._ids)}"
+        tokens = estimate_request_tokens(request)
+        routing = RoutingRequest(
+            id=rid,
+            model=model,
+            messages=len(request.messages),
+            input_tokens=tokens,
+            max_tokens=request.max_tokens or 0,
+            images=request.image_count,
+            tools=len(request.tools),
+            stream=request.stream,
+            temperature=request.temperature,
+            tags=tags,
+            metadata=metadata,
+            user=request.user,
+            seed=seed,
+        )
+        decision = state.policy.decide(
+            routing, self._registry.snapshot(), raise_if_unroutable=False
+        )
+        executor = Executor(decision, now=self._clock.now())
+        while True:
+            action = executor.next_action(self._clock.now())
+            if isinstance(action, Succeed):
+                response = action.response
+                assert isinstance(response, ChatResponse)
+                provider = state.providers[response.provider]
+                cost = _cost(provider, response.usage)
+                self._record_budgets(state, decision, routing, cost)
+                return PoolResponse(
+                    content=response.content, provider=response.provider, model=response.model,
+                    usage=response.usage, cost=cost, finish_reason=response.finish_reason,
+                    attempts=action.attempts, decision=decision, request_id=rid,
+                    response=response,
+                )  # fmt: skip
+            if isinstance(action, Fail):
+                error = action.error
+                error.decision = decision  # type: ignore[attr-defined]
+                raise error
+            if isinstance(action, Sleep):
+                await self._sleep(action.seconds)
+                continue
+            outcome = await self._attempt(state, action, request, tokens, rid)
+            executor.record(outcome, self._clock.now())
+
+    def _record_budgets(
+        self, state: _State, decision: Decision, routing: RoutingRequest, cost: float
+    ) -> None:
+        graph = state.policy.graph
+        if not graph.budgets or decision.route is None:
+            return
+        exempt = graph.exempt.get(decision.route, frozenset())
+        for budget in graph.budgets:
+            if budget.name in exempt:
+                continue
+            value = None if budget.key is None else budget.key(routing)
+            key = None if value is None else str(value)
+            self._registry.record_budget(budget.name, key, budget.period, cost)
+
+    async def _attempt(
+        self, state: _State, send: Send, request: ChatRequest, tokens: int, rid: str
+    ) -> Outcome | Refused:
+        provider = state.providers[send.provider]
+        metrics = self._registry.provider(send.provider)
+        adapter = state.adapters[send.provider]
+        try:
+            wire = adapter.build(request, provider)
+        except UnsupportedRequestError as exc:
+            return Refused(f"cannot take this request: {exc.feature}")
+        gate = metrics.on_dispatch(tokens + (request.max_tokens or 0))
+        if not isinstance(gate, Attempt):
+            return Refused(gate.reason, gate.retry_in_s)
+        started = self._clock.now()
+        assert self._client is not None
+        secrets = provider_secrets(provider)
+        try:
+            response = await self._client.request(
+                wire.method,
+                wire.url,
+                headers=dict(wire.headers),
+                content=wire.content(),
+                timeout=httpx.Timeout(send.timeout_s),
+            )
+            body = await response.aread()
+            status, headers = response.status_code, dict(response.headers)
+        except httpx.TimeoutException:
+            return self._finish(state, send, gate, transport_failure("timeout", secrets=secrets),
+                                started, rid)  # fmt: skip
+        except httpx.TransportError as exc:
+            failure = transport_failure("connection", type(exc).__name__, secrets=secrets)
+            return self._finish(state, send, gate, failure, started, rid)
+        except asyncio.CancelledError:
+            gate.cancel()
+            raise
+        now = self._clock.now()
+        limits = adapter.limits_from_headers(headers, now=None)
+        if limits.requests_remaining is not None and limits.requests_reset_s is not None:
+            metrics.update_from_headers(
+                kind="rpm", remaining=limits.requests_remaining, reset_in_s=limits.requests_reset_s
+            )
+        if limits.tokens_remaining is not None and limits.tokens_reset_s is not None:
+            metrics.update_from_headers(
+                kind="tpm", remaining=limits.tokens_remaining, reset_in_s=limits.tokens_reset_s
+            )
+        parsed = adapter.parse(status, headers, body, provider=provider, now=None)
+        if isinstance(parsed, ProviderFailure):
+            return self._finish(state, send, gate, parsed, started, rid)
+        usage = parsed.usage
+        cost = _cost(provider, usage)
+        gate.complete(None, now - started, usage.total_tokens, cost)
+        parsed = ChatResponse(
+            content=parsed.content, finish_reason=parsed.finish_reason, usage=usage,
+            model=parsed.model, provider=send.provider, raw_id=parsed.raw_id,
+            tool_calls=parsed.tool_calls,
+        )  # fmt: skip
+        self._events.emit(
+            "request_success",
+            {"request_id": rid, "provider": send.provider, "route": send.route,
+             "attempt": send.number, "latency_s": now - started, "cost": cost,
+             "tokens": usage.total_tokens},
+        )  # fmt: skip
+        return Outcome(None, status, now - started, response=parsed)
+
+    def _finish(
+        self,
+        state: _State,
+        send: Send,
+        gate: Attempt,
+        failure: ProviderFailure,
+        started: float,
+        rid: str,
+    ) -> Outcome:
+        now = self._clock.now()
+        latency = now - started
+        gate.complete(failure.error_class, latency, None, 0.0)
+        metrics = self._registry.provider(send.provider)
+        if failure.retry_after_s is not None and failure.error_class in (
+            "rate_limited",
+            "overloaded",
+        ):
+            metrics.cool_down(failure.retry_after_s)
+        self._events.emit(
+            "request_error",
+            {"request_id": rid, "provider": send.provider, "route": send.route,
+             "attempt": send.number, "error": failure.error_class, "status": failure.status,
+             "message": failure.message, "latency_s": latency},
+        )  # fmt: skip
+        return Outcome(
+            failure.error_class, failure.status, latency, failure.retry_after_s, failure.message
+        )
