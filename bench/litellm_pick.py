@@ -7,7 +7,8 @@ Run: bench/.venv-litellm/bin/python bench/litellm_pick.py [--deployments 10] [--
 
 A Router with ``--deployments`` deployments of one model_name (fake keys, api_base
 http://127.0.0.1:9, so nothing is ever sent) per routing strategy; each pick is timed alone with
-``perf_counter_ns`` after a warm-up: the synchronous ``router.get_available_deployment(model=...)``
+``perf_counter_ns`` after a warm-up, in five rounds (the median reported is the quietest
+round's, as in ``bench_decide.py``): the synchronous ``router.get_available_deployment(model=...)``
 and, when the router has it, the async ``router.async_get_available_deployment(...)`` awaited in
 one running event loop. Prints one JSON object on the last line of stdout.
 """
@@ -30,13 +31,18 @@ STRATEGIES = ("simple-shuffle", "least-busy", "usage-based-routing", "latency-ba
 MODEL = "gpt-4o"
 
 
-def summary(samples_ns: list[int]) -> dict[str, float]:
-    ordered = sorted(samples_ns)
+ROUNDS = 5
+
+
+def summary(rounds: list[list[int]]) -> dict[str, float]:
+    """The quietest round's median (the machine is shared), the median, p99 and min of all."""
+    every = sorted(x for r in rounds for x in r)
     return {
-        "median_us": statistics.median(ordered) / 1000,
-        "p99_us": ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))] / 1000,
-        "min_us": ordered[0] / 1000,
-        "runs": len(ordered),
+        "median_us": min(statistics.median(r) for r in rounds) / 1000,
+        "median_all_us": statistics.median(every) / 1000,
+        "p99_us": every[min(len(every) - 1, int(0.99 * len(every)))] / 1000,
+        "min_us": every[0] / 1000,
+        "runs": len(every),
     }
 
 
@@ -63,13 +69,16 @@ def make_router(strategy: str, deployments: int) -> Any:
 def time_sync(pick: Callable[[], object], runs: int, warmup: int) -> dict[str, float]:
     for _ in range(warmup):
         pick()
-    samples: list[int] = []
     clock = time.perf_counter_ns
-    for _ in range(runs):
-        t0 = clock()
-        pick()
-        samples.append(clock() - t0)
-    return summary(samples)
+    rounds: list[list[int]] = []
+    for _ in range(ROUNDS):
+        samples: list[int] = []
+        for _ in range(max(1, runs // ROUNDS)):
+            t0 = clock()
+            pick()
+            samples.append(clock() - t0)
+        rounds.append(samples)
+    return summary(rounds)
 
 
 async def time_async(
@@ -77,13 +86,16 @@ async def time_async(
 ) -> dict[str, float]:
     for _ in range(warmup):
         await pick()
-    samples: list[int] = []
     clock = time.perf_counter_ns
-    for _ in range(runs):
-        t0 = clock()
-        await pick()
-        samples.append(clock() - t0)
-    return summary(samples)
+    rounds: list[list[int]] = []
+    for _ in range(ROUNDS):
+        samples: list[int] = []
+        for _ in range(max(1, runs // ROUNDS)):
+            t0 = clock()
+            await pick()
+            samples.append(clock() - t0)
+        rounds.append(samples)
+    return summary(rounds)
 
 
 def bench_strategy(strategy: str, deployments: int, runs: int, warmup: int) -> dict[str, Any]:
