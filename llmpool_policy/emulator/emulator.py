@@ -61,13 +61,26 @@ class Emulator:
             raise ValueError("latency_scale must be >= 0")
         self.clock: Clock = clock or SystemClock()
         self.journal = Journal()
-        self.latency_scale = latency_scale
+        self._latency_scale = latency_scale
         self.host = host
         self._providers: dict[str, EmulatedProvider] = {}
         self._extra_config: dict[str, dict[str, object]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+
+    @property
+    def latency_scale(self) -> float:
+        """Multiplies every provider's own latency scale; settable at run time."""
+        return self._latency_scale
+
+    @latency_scale.setter
+    def latency_scale(self, value: float) -> None:
+        if not value >= 0:
+            raise ValueError("latency_scale must be >= 0")
+        self._latency_scale = value
+        for provider in list(self._providers.values()):
+            provider.latency_scale = value
 
     # -- providers ----------------------------------------------------------------------------
 
@@ -141,7 +154,7 @@ class Emulator:
         if self._loop is not None:
             raise RuntimeError("the emulator is already running")
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name="llmpool-emulator", daemon=True)
+        thread = threading.Thread(target=_serve, args=(loop,), name="llmpool-emulator", daemon=True)
         self._loop, self._thread = loop, thread
         thread.start()
         try:
@@ -165,13 +178,6 @@ class Emulator:
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join()
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            if pending:
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
-            loop.close()
             self._loop = self._thread = None
 
     def _call(self, coro: Coroutine[Any, Any, None]) -> None:
@@ -304,6 +310,22 @@ class Emulator:
             except ValueError as exc:
                 raise BehaviourError(f"{where}: {exc}") from None
         return emulator
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    """The emulator thread: run the loop until stop(), then finish every task and close it
+    here, so stop() works from any thread, a running event loop's included."""
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def _known(data: Mapping[str, object], keys: frozenset[str], where: str) -> None:

@@ -91,7 +91,7 @@ class EmulatedProvider:
         self.path_prefix = prefix
         self.journal = journal
         self._clock = clock
-        self._scale = latency_scale
+        self.latency_scale = latency_scale  # the emulator-wide factor (Emulator sets it)
         self._host = host
         self._server = HttpServer(self._handle, host, port)
         self._lock = threading.Lock()
@@ -260,7 +260,7 @@ class EmulatedProvider:
 
         rng = random.Random(f"{self.seed}:{index}")
         faults, scale = behaviour.at(index, now - started)
-        scale *= self._scale
+        scale *= self.latency_scale
         profile = behaviour.latency or PROFILES[DEFAULT_PROFILE_FOR_TYPE[self.type]]
         ttft = profile.sample_ttft(rng) * scale
         drawn = _draw(rng, faults)
