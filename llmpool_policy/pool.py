@@ -499,7 +499,8 @@ class LLMPool:
             gate.cancel()
             raise
         now = self._clock.now()
-        limits = adapter.limits_from_headers(headers, now=None)
+        wall = self._clock.wall()  # Anthropic's resets and HTTP-date retry-afters are wall times
+        limits = adapter.limits_from_headers(headers, now=wall)
         if limits.requests_remaining is not None and limits.requests_reset_s is not None:
             metrics.update_from_headers(
                 kind="rpm", remaining=limits.requests_remaining, reset_in_s=limits.requests_reset_s
@@ -508,7 +509,7 @@ class LLMPool:
             metrics.update_from_headers(
                 kind="tpm", remaining=limits.tokens_remaining, reset_in_s=limits.tokens_reset_s
             )
-        parsed = adapter.parse(status, headers, body, provider=provider, now=None)
+        parsed = adapter.parse(status, headers, body, provider=provider, now=wall)
         if isinstance(parsed, ProviderFailure):
             return self._finish(state, send, gate, parsed, started, rid)
         usage = parsed.usage
