@@ -156,3 +156,12 @@ def _one(**spec: object) -> dict[str, object]:
 def test_bad_emulator_configs(document: dict[str, object], message: str) -> None:
     with pytest.raises(BehaviourError, match=message):
         Emulator.from_config(document)
+
+
+def test_the_documented_example_loads() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "emulator.md").read_text()
+    block = text.split("```json\n", 1)[1].split("```", 1)[0]
+    emu = Emulator.from_config(json.loads(block), latency_scale=0)
+    assert [p.name for p in emu] == ["openai-main", "claude", "groq-llama", "local"]
+    assert emu["openai-main"].behaviour.phases[1].seconds == (90.0, 120.0)
+    assert emu["claude"].seed == 7 and emu["groq-llama"].seed == 44
