@@ -48,7 +48,10 @@ class PlannedAttempt:
             "jitter": self.jitter,
             "retry_on": list(self.retry_on),
             "retry_statuses": [list(r) for r in self.retry_statuses],
-            "retry_after_cap_s": self.retry_after_cap_s,
+            # JSON has no infinity: an uncapped `honor retry_after` is written "unbounded"
+            "retry_after_cap_s": "unbounded"
+            if self.retry_after_cap_s == float("inf")
+            else self.retry_after_cap_s,
         }
 
 

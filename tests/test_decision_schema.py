@@ -232,3 +232,13 @@ def test_the_schema_rejects_what_to_json_never_writes() -> None:
         {**good, "excluded": [{"provider": "a"}]},
     ):
         assert list(VALIDATOR.iter_errors(bad)), bad
+
+
+def test_to_json_text_is_strict_json() -> None:
+    """No Infinity or NaN tokens: any JSON parser reads what to_json_text() writes."""
+
+    def refuse(token: str) -> None:
+        raise ValueError(f"non-standard JSON token {token}")
+
+    for _label, decision in decisions():
+        json.loads(decision.to_json_text(), parse_constant=refuse)
