@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from . import check_cmd, config_cmd, emulate_cmd, explain_cmd, fmt_cmd
+from . import check_cmd, config_cmd, emulate_cmd, explain_cmd, fmt_cmd, test_cmd
 
 __all__ = ["main"]
 
@@ -26,6 +26,7 @@ _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]],
     config_cmd.register,
     explain_cmd.register,
     emulate_cmd.register,
+    test_cmd.register,
 )
 
 
