@@ -8,18 +8,20 @@ pins a requested model or tag are indexed, so a request tests only the routes it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..decision import CandidateTrace, PlannedAttempt, RoutePlan, SplitDraw
+from ..request import RoutingRequest
 from ..semantics import CheckedPolicy, ProviderFacts
 from ..semantics import types as t
-from ..semantics.signals import Scope
+from ..semantics.signals import Scope, lookup
 from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
 from .codegen import HELPERS, ExprCompiler, reads_untyped
-from .reference import draw
+from .reference import _Env, draw, evaluate
 from .spec import BudgetSpec, PolicySpec, RouteSpec, build_spec, provider_timeout
 
 __all__ = ["CompiledBudget", "CompiledPolicy", "CompiledRoute", "compile_policy"]
@@ -183,7 +185,7 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
     emit("    needed = r.input_tokens + r.max_tokens")
     emit("    images = r.images > 0")
     emit("    tools_wanted = r.tools > 0")
-    emit("    for name, a, att, ip, op, vision, tools, cw in CANDS:")
+    emit("    for name, a, att, ip, op, vision, tools, cw, sk in CANDS:")
     emit("        if a is None:")
     emit("            X.append((name, 'not in the provider config'))")
     if traced:
@@ -219,8 +221,25 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
     if traced:
         emit("            T.append(CandidateTrace(ROUTE, name, excluded=reason, values=tuple(R)))")
     emit("            continue")
-    keys = ", ".join(plain.expr(key) for key, _d, _t in route.order)
-    emit(f"        keys = ({keys}{',' if len(route.order) == 1 else ''})")
+    fast_numeric = (
+        not traced and bool(route.order) and all(_numeric(key) for key, _d, _t in route.order)
+    )
+    key_codes = [
+        f"sk[{i}]" if _static_only(key) else plain.expr(key)
+        for i, (key, _d, _t) in enumerate(route.order)
+    ]
+    if fast_numeric:
+        # The sort key is built right here (missing last, desc negated), sorted by a C getter.
+        for i, code in enumerate(key_codes):
+            emit(f"        k{i} = {code}")
+        parts = []
+        for i, (_key, desc, _text) in enumerate(route.order):
+            parts.append(f"k{i} is None")
+            parts.append(f"0 if k{i} is None else {'-' if desc else ''}k{i}")
+        emit(f"        keys = ({', '.join(parts)},)")
+    else:
+        joined = ", ".join(key_codes)
+        emit(f"        keys = ({joined}{',' if len(route.order) == 1 else ''})")
     if route.avoids:
         emit("        avoided = None")
         for i, (condition, text) in enumerate(route.avoids):
@@ -237,7 +256,10 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
         emit("        keep.append((keys, name))")
         if traced:
             emit("        T.append(CandidateTrace(ROUTE, name, values=tuple(R), order_keys=keys))")
-    if route.order:
+    if fast_numeric:
+        emit("    keep.sort(key=_first)")
+        emit("    avoid.sort(key=_first)")
+    elif route.order:
         if all(_numeric(key) for key, _d, _t in route.order):
             parts = []
             for i, (_key, desc, _text) in enumerate(route.order):
@@ -302,6 +324,33 @@ def _uses_cost(route: RouteSpec) -> bool:
     return route.max_cost is not None or any(_mentions_cost(e) for e in exprs)
 
 
+def _static_only(expr: ast.Expr) -> bool:
+    """Reads only literals and provider attributes: its value per provider is fixed at compile
+    time (``order by priority`` costs nothing per request)."""
+    if isinstance(expr, ast.Literal):
+        return True
+    if isinstance(expr, ast.Path):
+        signal = lookup(expr.dotted)
+        return signal is not None and signal.scope is Scope.STATIC
+    if isinstance(expr, ast.Call):
+        return False
+    if isinstance(expr, ast.ListExpr):
+        return all(_static_only(i) for i in expr.items)
+    if isinstance(expr, ast.Unary):
+        return _static_only(expr.operand)
+    return _static_only(expr.left) and _static_only(expr.right)
+
+
+def _static_keys(route: RouteSpec, attrs: Mapping[str, object]) -> tuple[Any, ...]:
+    """Each order key's value for this provider where it is static (by the reference's own
+    evaluation, so both agree), else None (computed per request)."""
+    empty = RoutingRequest()
+    return tuple(
+        evaluate(key, _Env(empty, attrs)) if _static_only(key) else None
+        for key, _d, _t in route.order
+    )
+
+
 def _multisort(
     items: list[tuple[tuple[Any, ...], str]], descs: tuple[bool, ...]
 ) -> list[tuple[tuple[Any, ...], str]]:
@@ -321,7 +370,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
     for name in route.use_names:
         a = attrs.get(name)
         if a is None:
-            cands.append((name, None, None, None, None, None, None, None))
+            cands.append((name, None, None, None, None, None, None, None, ()))
             continue
         attempt = PlannedAttempt(
             provider=name,
@@ -343,6 +392,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
             float(op) if isinstance(op, int | float) else None,
             a.get("supports.vision"), a.get("supports.tools"),
             cw if isinstance(cw, int | float) else None,
+            _static_keys(route, a),
         ))  # fmt: skip
     namespace: dict[str, Any] = dict(HELPERS)
     namespace.update(
@@ -359,6 +409,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         SEED=lambda r: r.effective_seed,
         _draw=draw,
         _multisort=_multisort,
+        _first=operator.itemgetter(0),
     )
     fast_src, _ = _planner_source(route, traced=False)
     traced_src, _ = _planner_source(route, traced=True)
