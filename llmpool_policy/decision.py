@@ -145,7 +145,7 @@ class Decision:
 
     @property
     def ok(self) -> bool:
-        return self.denied is None and bool(self.attempts)
+        return self.denied is None and any(plan.attempts for plan in self.plans)
 
     def raise_if_unroutable(self) -> Decision:
         """Raise the typed no-provider error listing why each provider was excluded."""
@@ -153,7 +153,7 @@ class Decision:
             from .errors import BudgetExceededError
 
             error: Exception = BudgetExceededError(self.denied)
-        elif not self.attempts:
+        elif not any(plan.attempts for plan in self.plans):
             reasons = dict(self.excluded)
             detail = "; ".join(f"{p}: {why}" for p, why in self.excluded) or "no candidates"
             error = NoProviderAvailableError(
