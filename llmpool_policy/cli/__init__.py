@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from . import check_cmd, config_cmd, emulate_cmd, explain_cmd, fmt_cmd, test_cmd
+from . import check_cmd, config_cmd, emulate_cmd, explain_cmd, fmt_cmd, simulate_cmd, test_cmd
 
 __all__ = ["main"]
 
@@ -27,6 +27,9 @@ _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]],
     explain_cmd.register,
     emulate_cmd.register,
     test_cmd.register,
+    simulate_cmd.register_simulate,
+    simulate_cmd.register_diff,
+    simulate_cmd.register_import,
 )
 
 

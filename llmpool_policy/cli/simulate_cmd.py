@@ -1,0 +1,266 @@
+"""`llmpool-policy simulate`, `diff` and `import`: dry runs of policies over recorded traffic.
+
+Exit codes: 0 done (and, for diff, every gate passed), 1 a diff gate failed, 2 usage or input
+error (unreadable or invalid policy, config, traffic or scenario).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from ..errors import ConfigurationError, PolicyError
+from ..simulate import (
+    FORMATS_HELP,
+    ScenarioError,
+    SimulationResult,
+    TrafficError,
+    build_diff,
+    build_report,
+    check_gates,
+    import_file,
+    load_simulation,
+    load_traffic,
+    parse_gate,
+    render_diff_text,
+    render_html,
+    render_text,
+    report_json,
+    write_traffic,
+)
+from ._output import print_diagnostics
+
+__all__ = ["register_diff", "register_import", "register_simulate"]
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", required=True, help="provider config")
+    parser.add_argument(
+        "--traffic",
+        metavar="FILE",
+        required=True,
+        help="recorded traffic: JSON lines (schemas/traffic-record.schema.json) "
+        "or an Azure LLM inference trace .csv",
+    )
+    parser.add_argument("--scenario", metavar="FILE", help="scenario JSON (docs/simulation.md)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--fit",
+        action="store_true",
+        help="fit provider models from the traffic's observed attempts",
+    )
+    progress = parser.add_mutually_exclusive_group()
+    progress.add_argument(
+        "--progress",
+        dest="progress",
+        action="store_true",
+        default=None,
+        help="show progress on stderr (default: when stderr is a terminal)",
+    )
+    progress.add_argument("--no-progress", dest="progress", action="store_false")
+
+
+def register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "simulate",
+        help="replay recorded traffic through a policy (dry run)",
+        description="Replay recorded traffic through POLICY against modelled providers, in "
+        "virtual time, with the same decide/executor/metrics code as the live pool. Prints a "
+        "text report; --report writes JSON (.json) or a self-contained HTML page (.html). "
+        "Exit 0 done, 2 usage or input error.",
+    )
+    parser.add_argument("policy", metavar="POLICY")
+    _common(parser)
+    parser.add_argument(
+        "--report",
+        metavar="OUT",
+        action="append",
+        default=[],
+        help="write the report: OUT.json, OUT.html, OUT.txt or - (JSON to stdout); repeatable",
+    )
+    parser.set_defaults(func=run_simulate)
+
+
+def register_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "diff",
+        help="what changes between two policies over the same traffic",
+        description="Simulate OLD and NEW over the same traffic, scenario and seed; print the "
+        "per-request decision changes (old -> new route/provider with examples), aggregate "
+        "deltas, and gates. Exit 0 when every gate passes, 1 when one fails, 2 on usage or "
+        "input errors.",
+    )
+    parser.add_argument("old", metavar="OLD")
+    parser.add_argument("new", metavar="NEW")
+    _common(parser)
+    parser.add_argument(
+        "--max-cost-increase",
+        metavar="PCT",
+        help="fail if total cost rises by more than PCT (relative), e.g. 5%%",
+    )
+    parser.add_argument(
+        "--max-failure-increase",
+        metavar="PCT",
+        help="fail if the failure rate rises by more than PCT points, e.g. 0.1%%",
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.set_defaults(func=run_diff)
+
+
+def register_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "import",
+        help="convert traffic from another format to traffic JSON lines",
+        description=f"Convert FILE to traffic JSON lines on stdout. Formats: {FORMATS_HELP}",
+    )
+    parser.add_argument("format", metavar="FORMAT", choices=("azure",))
+    parser.add_argument("file", metavar="FILE")
+    parser.set_defaults(func=run_import)
+
+
+def _error(message: str) -> int:
+    print(f"llmpool-policy: {message}", file=sys.stderr)
+    return 2
+
+
+class _Progress:
+    """``\\r``-rewritten progress on stderr, at most ten times a second."""
+
+    def __init__(self, label: str, total: int | None, stream: TextIO) -> None:
+        self.label = label
+        self.total = total
+        self.stream = stream
+        self.last = 0.0
+        self.start = time.perf_counter()
+
+    def __call__(self, arrived: int, finished: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.1 and (self.total is None or arrived < self.total):
+            return
+        self.last = now
+        rate = arrived / max(now - self.start, 1e-9)
+        if self.total:
+            filled = int(30 * arrived / self.total)
+            bar = "#" * filled + "." * (30 - filled)
+            text = f"{self.label} [{bar}] {arrived:,}/{self.total:,} ({rate:,.0f} req/s)"
+        else:
+            text = f"{self.label} {arrived:,} requests ({rate:,.0f} req/s)"
+        self.stream.write("\r" + text)
+        self.stream.flush()
+
+    def done(self) -> None:
+        self.stream.write("\n")
+        self.stream.flush()
+
+
+def _count_lines(path: str) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            n = sum(chunk.count(b"\n") for chunk in iter(lambda: f.read(1 << 20), b""))
+    except OSError:
+        return None
+    return n - 1 if path.lower().endswith(".csv") else n
+
+
+def _run_one(args: argparse.Namespace, policy: str, label: str) -> SimulationResult:
+    sim = load_simulation(policy, args.config, scenario=args.scenario, seed=args.seed)
+    if args.fit:
+        sim.fit(load_traffic(args.traffic))
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    progress = _Progress(label, _count_lines(args.traffic), sys.stderr) if show else None
+    sim.progress = progress
+    result = sim.run(load_traffic(args.traffic))
+    if progress is not None:
+        progress.done()
+    return result
+
+
+def _guarded(args: argparse.Namespace, work: Callable[[], int]) -> int:
+    try:
+        return work()
+    except PolicyError as exc:
+        print_diagnostics(exc.diagnostics, {}, "short", sys.stderr)
+        return 2
+    except ConfigurationError as exc:
+        print_diagnostics(exc.diagnostics, {}, "short", sys.stderr)
+        return 2
+    except (TrafficError, ScenarioError, ValueError) as exc:
+        return _error(str(exc))
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        return _error(f"cannot read {exc.filename}: {exc.strerror}")
+
+
+def _write(path: str, text: str) -> None:
+    if path == "-":
+        sys.stdout.write(text)
+        return
+    Path(path).write_text(text, encoding="utf-8")
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    def work() -> int:
+        for out in args.report:
+            if out != "-" and Path(out).suffix.lower() not in (".json", ".html", ".htm", ".txt"):
+                return _error(f"--report {out}: use a .json, .html or .txt file (or -)")
+        result = _run_one(args, args.policy, "simulate")
+        report = build_report(result)
+        text = render_text(report)
+        if "-" not in args.report:
+            sys.stdout.write(text)
+        for out in args.report:
+            suffix = Path(out).suffix.lower()
+            if out == "-" or suffix == ".json":
+                _write(out, report_json(report))
+            elif suffix == ".txt":
+                _write(out, text)
+            else:
+                _write(out, render_html(report))
+        return 0
+
+    return _guarded(args, work)
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    def work() -> int:
+        try:
+            gates = [
+                parse_gate(name, value)
+                for name, value in (
+                    ("max-cost-increase", args.max_cost_increase),
+                    ("max-failure-increase", args.max_failure_increase),
+                )
+                if value is not None
+            ]
+        except ValueError as exc:
+            return _error(str(exc))
+        old = _run_one(args, args.old, "old")
+        new = _run_one(args, args.new, "new")
+        diff: dict[str, Any] = build_diff(old, new)
+        failed = check_gates(diff, gates)
+        if args.format == "json":
+            diff["gates"] = {"checked": [g.name for g in gates], "failed": failed}
+            sys.stdout.write(json.dumps(diff, indent=2, sort_keys=True) + "\n")
+        else:
+            sys.stdout.write(render_diff_text(diff, failed if gates else None))
+        return 1 if failed else 0
+
+    return _guarded(args, work)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    try:
+        write_traffic(import_file(args.format, args.file), sys.stdout)
+    except TrafficError as exc:
+        return _error(str(exc))
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        return _error(f"cannot read {exc.filename}: {exc.strerror}")
+    return 0
