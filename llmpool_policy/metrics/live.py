@@ -42,14 +42,14 @@ class LiveProviderView:
         return counts
 
     def error_rate(self, window_s: float) -> float | None:
-        c = self._window(window_s)
-        done = c.successes + c.failures
-        return c.failures / done if done else None
+        successes, failures = self._m.windows.outcomes(self._now, window_s)
+        done = successes + failures
+        return failures / done if done else None
 
     def success_rate(self, window_s: float) -> float | None:
-        c = self._window(window_s)
-        done = c.successes + c.failures
-        return c.successes / done if done else None
+        successes, failures = self._m.windows.outcomes(self._now, window_s)
+        done = successes + failures
+        return successes / done if done else None
 
     def latency(self, stat: str, window_s: float) -> float | None:
         summary = self._latency.get(window_s)

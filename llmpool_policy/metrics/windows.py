@@ -152,7 +152,7 @@ class _Ring:
 class EventWindows:
     """Finished attempts per time bucket, in every tier. See the module docstring."""
 
-    __slots__ = ("_rings", "_spans", "tiers")
+    __slots__ = ("_memo_ring", "_rings", "_spans", "tiers")
 
     def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> None:
         if not tiers:
@@ -160,6 +160,8 @@ class EventWindows:
         self.tiers = tuple(sorted(tiers, key=lambda t: t.span_s))
         self._rings = tuple(_Ring(t) for t in self.tiers)
         self._spans = tuple(t.span_s for t in self.tiers)
+        # window -> (ring, clipped window): fixed by the tiers, memoised for the read path
+        self._memo_ring: dict[float, tuple[_Ring, float]] = {}
 
     @property
     def max_window_s(self) -> float:
@@ -214,6 +216,26 @@ class EventWindows:
             if window <= span:
                 return ring
         return self._rings[-1]
+
+    def outcomes(self, now: float, window: float) -> tuple[int, int]:
+        """(successes, failures) over ``window`` ending at ``now``: the rates' fast path, the
+        same figures as :meth:`counts` without building the whole record."""
+        found = self._memo_ring.get(window)
+        if found is None:
+            found = self._memo_ring[window] = (
+                self._ring_for(window),
+                min(window, self._spans[-1]),
+            )
+        ring, window = found
+        width = ring.width
+        head = ring.head
+        hi = min(int(now // width), head)
+        lo = max(int((now - window) // width), head - ring.n + 1)
+        if lo > hi:
+            return 0, 0
+        m = ring.m
+        h, b = hi % m, (lo - 1) % m
+        return ring.successes[h] - ring.successes[b], ring.failures[h] - ring.failures[b]
 
     def counts(self, now: float, window: float) -> WindowCounts:
         """Totals over ``window`` seconds ending at ``now`` (read-only, O(1))."""

@@ -67,6 +67,9 @@ def test_counts_match_brute_force(
     assert got.cancelled == sum(1 for e in inside if e[1] == CANCELLED)
     assert got.failures == got.attempts - got.successes - got.cancelled
     assert math.isclose(got.spend, sum(e[2] for e in inside), abs_tol=1e-9)
+    # The rates' fast path reads the very same figures (twice: the ring memo is filled).
+    assert w.outcomes(now, window) == (got.successes, got.failures)
+    assert w.outcomes(now, window) == (got.successes, got.failures)
 
     # The stated resolution: true(w) <= read(w) <= true(w + width).
     strict = sum(1 for e in seen if now - window < e[0] <= now)
