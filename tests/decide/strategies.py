@@ -173,32 +173,30 @@ def _combine(atoms: st.SearchStrategy[str], depth: int = 2) -> st.SearchStrategy
     return st.recursive(atoms, extend, max_leaves=depth + 1)
 
 
+# Built once: a recursive strategy is costly to build and validate.
+_REQUEST_CONDITIONS = _combine(st.sampled_from(REQUEST_ATOMS))
+_STATIC_CONDITIONS = _combine(st.sampled_from(STATIC_ATOMS))
+_SELECTOR_CONDITIONS = _combine(
+    st.sampled_from(STATIC_ATOMS + MIXED_SELECTOR_ATOMS + REQUEST_ATOMS)
+)
+_GATE_CONDITIONS = _combine(st.sampled_from(LIVE_ATOMS + LIVE_ATOMS + STATIC_ATOMS + REQUEST_ATOMS))
+
+
 def request_conditions() -> st.SearchStrategy[str]:
-    return _combine(st.sampled_from(REQUEST_ATOMS))
+    return _REQUEST_CONDITIONS
 
 
 def static_conditions() -> st.SearchStrategy[str]:
-    return _combine(st.sampled_from(STATIC_ATOMS))
+    return _STATIC_CONDITIONS
 
 
 def selector_conditions() -> st.SearchStrategy[str]:
-    return _combine(
-        st.one_of(
-            st.sampled_from(STATIC_ATOMS),
-            st.sampled_from(MIXED_SELECTOR_ATOMS),
-            st.sampled_from(REQUEST_ATOMS),
-        )
-    )
+    return _SELECTOR_CONDITIONS
 
 
 def gate_conditions() -> st.SearchStrategy[str]:
-    return _combine(
-        st.one_of(
-            st.sampled_from(LIVE_ATOMS),
-            st.sampled_from(STATIC_ATOMS),
-            st.sampled_from(REQUEST_ATOMS),
-        )
-    )
+    """Live metrics weigh double: they are what skip and avoid are for."""
+    return _GATE_CONDITIONS
 
 
 # ---- policies -----------------------------------------------------------------------------------
@@ -302,10 +300,10 @@ def _route_body(
 
 
 @st.composite
-def policies(draw: st.DrawFn, names: list[str]) -> str:
+def policies(draw: st.DrawFn, names: list[str], every_route: tuple[str, ...] = ()) -> str:
     """Policy source over providers ``names``: guarded routes, a catch-all, fallback-only spares
     after it, groups, retries, limits and budgets; fallback chains only point forward, so they
-    never loop."""
+    never loop. ``every_route`` lines are added to each route."""
     out = ['policy "generated"', ""]
     groups: list[str] = []
     for i in range(draw(st.integers(0, 2))):
@@ -352,7 +350,7 @@ def policies(draw: st.DrawFn, names: list[str]) -> str:
         else:
             targets = route_names[index + 1 :]
             header = f"route {route} when {draw(request_conditions())}"
-        body = draw(_route_body(names, groups, targets, retries))
+        body = [*every_route, *draw(_route_body(names, groups, targets, retries))]
         if route == "main" and spares and not any(b.startswith("on exhausted") for b in body):
             body.append("on exhausted fallback s0")
         if (
