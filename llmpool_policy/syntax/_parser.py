@@ -57,7 +57,7 @@ def _parser() -> lark.Lark:
         grammar,
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        propagate_positions=False,  # spans come from tokens (see _spanned)
         maybe_placeholders=True,
         cache=False,
         # The AST is built inside the LALR parse: no intermediate tree, no position
