@@ -7,6 +7,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from .errors import LLMPoolError
 from .pool import Health, LLMPool, PoolResponse, ProviderStats
 
 __all__ = ["SyncLLMPool"]
@@ -32,6 +33,9 @@ class SyncLLMPool:
         return LLMPool(*args, **kwargs)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._loop.is_closed():
+            coro.close()  # never scheduled: no "coroutine was never awaited" warning
+            raise LLMPoolError("the pool is closed")
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
 
     def chat(self, messages: Any, **kwargs: Any) -> PoolResponse:
