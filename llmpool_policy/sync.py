@@ -26,8 +26,12 @@ class SyncLLMPool:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
                                         name="llmpool-sync")  # fmt: skip
         self._thread.start()
-        self._pool: LLMPool = self._run(self._make(*args, **kwargs))
-        self._run(self._pool.start())
+        try:
+            self._pool: LLMPool = self._run(self._make(*args, **kwargs))
+            self._run(self._pool.start())
+        except BaseException:  # a bad config or policy: no loop thread left behind
+            self._stop_loop()
+            raise
 
     async def _make(self, *args: Any, **kwargs: Any) -> LLMPool:
         return LLMPool(*args, **kwargs)
@@ -60,7 +64,12 @@ class SyncLLMPool:
     def close(self) -> None:
         if self._loop.is_closed():
             return
-        self._run(self._pool.close())
+        try:
+            self._run(self._pool.close())
+        finally:
+            self._stop_loop()
+
+    def _stop_loop(self) -> None:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
