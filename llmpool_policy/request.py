@@ -15,6 +15,38 @@ _FIELDS = (
 )  # fmt: skip
 
 
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _text_or_none(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+# Each field's check and its description, for requests read from JSON (explain, tests, replay).
+_KINDS: dict[str, tuple[Any, str]] = {
+    "id": (lambda v: isinstance(v, str), "a string"),
+    "model": (_text_or_none, "a string or null"),
+    "messages": (_count, "a whole number >= 0"),
+    "input_tokens": (_count, "a whole number >= 0"),
+    "max_tokens": (_count, "a whole number >= 0"),
+    "images": (_count, "a whole number >= 0"),
+    "tools": (_count, "a whole number >= 0"),
+    "stream": (lambda v: isinstance(v, bool), "true or false"),
+    "temperature": (
+        lambda v: v is None or (isinstance(v, int | float) and not isinstance(v, bool)),
+        "a number or null",
+    ),
+    "tags": (
+        lambda v: isinstance(v, list | tuple) and all(isinstance(t, str) for t in v),
+        "a list of strings",
+    ),
+    "metadata": (lambda v: isinstance(v, Mapping), "an object"),
+    "user": (_text_or_none, "a string or null"),
+    "seed": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)), "an integer"),
+}
+
+
 @dataclass(frozen=True)
 class RoutingRequest:
     """The request features a policy can read (``request.*``).
@@ -52,6 +84,13 @@ class RoutingRequest:
             raise ValueError(
                 f"unknown request field(s): {', '.join(unknown)}; known: {', '.join(_FIELDS)}"
             )
+        problems = [
+            f"{name} must be {_KINDS[name][1]} (got {type(value).__name__})"
+            for name, value in data.items()
+            if not _KINDS[name][0](value)
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
         values = dict(data)
         if "tags" in values:
             values["tags"] = tuple(values["tags"])
