@@ -12,14 +12,15 @@ import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any
 
 from .._resources import data_path
 from ..diagnostics import Diagnostic
 from ._pointer import pointer, suggest
+
+if TYPE_CHECKING:  # jsonschema loads only when a document is validated
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
 __all__ = ["load_schema", "schema_diagnostics", "schema_path", "sort_key"]
 
@@ -55,6 +56,8 @@ def _inline_refs(node: object, root: dict[str, Any]) -> object:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     schema = load_schema()
     return Draft202012Validator(_inline_refs(schema, schema))
 

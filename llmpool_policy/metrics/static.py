@@ -27,15 +27,16 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final
-
-from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
-from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
+from typing import TYPE_CHECKING, Any, Final
 
 from .._resources import data_path
 from ..diagnostics import Diagnostic, Span
 from ..errors import ConfigurationError
 from .snapshot import EMPTY_VIEW, ProviderView, check_stat
+
+if TYPE_CHECKING:  # jsonschema loads only when a document is validated
+    from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+    from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
 __all__ = ["CODES", "SCHEMA_FILE", "StaticProviderView", "StaticSnapshot", "parse_window"]
 
@@ -261,6 +262,8 @@ def load_schema() -> dict[str, Any]:
 
 @functools.cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(load_schema())
 
 
