@@ -32,6 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_config.py
 	$(BIN)/python bench/bench_metrics.py
 	$(BIN)/python bench/bench_decide.py --litellm
+	$(BIN)/python -m pip install --quiet -e '.[dev,aiohttp]'  # (d) measures httpx-aiohttp too
+	$(BIN)/python bench/bench_pool.py --litellm
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

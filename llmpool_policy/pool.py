@@ -11,17 +11,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import importlib
 import itertools
 import logging
+import os
+import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._resources import data_path
-from .compile.runtime_specs import latency_windows, policy_breaker
 from .config import ConfigSource, PoolConfig, ProviderConfig, poll_config
 from .config.sources import Unchanged, open_source
 from .decision import Decision
@@ -32,7 +34,6 @@ from .messages import ChatMessage, ChatRequest, ChatResponse, Tool, Usage
 from .metrics import BreakerSpec, Clock, LimitSpec, MetricsRegistry, MonotonicClock
 from .metrics.breaker import Transition
 from .metrics.registry import Attempt
-from .policy import Policy, provider_facts
 from .providers import (
     Adapter,
     ProviderFailure,
@@ -45,7 +46,12 @@ from .providers import (
 from .request import RoutingRequest
 from .runtime import AttemptRecord, Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
 
-__all__ = ["Health", "LLMPool", "PoolResponse", "ProviderStats"]
+if TYPE_CHECKING:
+    # The policy compiler (lark, the AST, the checker) loads when a pool is built, not when
+    # this module is imported: see _build.
+    from .policy import Policy
+
+__all__ = ["Health", "LLMPool", "PoolResponse", "ProviderStats", "default_transport"]
 
 log = logging.getLogger("llmpool_policy.pool")
 
@@ -97,6 +103,35 @@ class _State:
     adapters: Mapping[str, Adapter]
     policy_digest: str
     policy_origin: str
+
+
+def default_transport() -> httpx.AsyncBaseTransport | None:
+    """The HTTP transport of a pool given none: httpx over aiohttp when the optional extra is
+    installed (``pip install 'llmpool-policy[aiohttp]'``, package ``httpx-aiohttp``), else None
+    (httpx's own). At concurrency 50 the aiohttp transport carries several times the requests
+    per second of httpx's own pool (docs/benchmarks.md, "The pool"). Not chosen when the
+    environment configures a proxy (httpx reads those variables, aiohttp would not).
+    ``LLMPOOL_HTTP_TRANSPORT=httpx`` or ``=aiohttp`` forces the choice."""
+    choice = os.environ.get("LLMPOOL_HTTP_TRANSPORT", "").strip().lower()
+    if choice == "httpx" or (choice != "aiohttp" and urllib.request.getproxies()):
+        return None
+    try:
+        module = importlib.import_module("httpx_aiohttp")
+    except ImportError:
+        if choice == "aiohttp":
+            raise
+        return None
+    transport: httpx.AsyncBaseTransport = module.AiohttpTransport()
+    return transport
+
+
+def _aiohttp_cause(exc: BaseException) -> BaseException | None:
+    """The aiohttp error behind ``exc`` when it is not a timeout: httpx-aiohttp maps every
+    broken connection to ``httpx.ConnectTimeout`` and lets some errors through unmapped."""
+    cause = exc if type(exc).__module__.startswith("aiohttp") else exc.__cause__
+    if cause is None or not type(cause).__module__.startswith("aiohttp"):
+        return None
+    return None if isinstance(cause, TimeoutError) else cause
 
 
 def _limits(p: ProviderConfig) -> LimitSpec:
@@ -173,6 +208,8 @@ class LLMPool:
     # ---- versions of config and policy ---------------------------------------------------------
 
     def _policy_path(self, config: PoolConfig, policy: str | Path | Policy | None) -> Path | None:
+        from .policy import Policy
+
         if isinstance(policy, Policy):
             return None
         if policy is not None:
@@ -183,6 +220,8 @@ class LLMPool:
 
     def _build(self, config: PoolConfig, policy: str | Path | Policy | None) -> _State:
         """Validate and compile a version; raises ConfigurationError / PolicyError."""
+        from .policy import Policy, provider_facts
+
         path = self._policy_path(config, policy)
         if isinstance(policy, Policy):
             compiled = policy
@@ -199,6 +238,8 @@ class LLMPool:
         return _State(config, compiled, providers, adapters, digest, origin)
 
     def _apply(self, state: _State) -> None:
+        from .compile.runtime_specs import latency_windows, policy_breaker
+
         breaker = policy_breaker(state.policy.checked)
         self._registry.reconcile(
             state.providers,
@@ -264,7 +305,8 @@ class LLMPool:
 
     async def start(self) -> LLMPool:
         if self._client is None:
-            self._client = httpx.AsyncClient(transport=self._transport, timeout=None)
+            transport = self._transport if self._transport is not None else default_transport()
+            self._client = httpx.AsyncClient(transport=transport, timeout=None)
         if self._interval > 0 and self._watcher is None:
             self._watcher = asyncio.create_task(self._watch())
         return self
@@ -489,15 +531,21 @@ class LLMPool:
             )
             body = await response.aread()
             status, headers = response.status_code, dict(response.headers)
-        except httpx.TimeoutException:
-            return self._finish(state, send, gate, transport_failure("timeout", secrets=secrets),
-                                started, rid)  # fmt: skip
-        except httpx.TransportError as exc:
-            failure = transport_failure("connection", type(exc).__name__, secrets=secrets)
-            return self._finish(state, send, gate, failure, started, rid)
         except asyncio.CancelledError:
             gate.cancel()
             raise
+        except Exception as exc:
+            broken = _aiohttp_cause(exc)  # under the aiohttp transport: not a timeout after all
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            if timed_out and broken is None:
+                failure = transport_failure("timeout", secrets=secrets)
+            elif isinstance(exc, httpx.TransportError) and not timed_out:
+                failure = transport_failure("connection", type(exc).__name__, secrets=secrets)
+            elif broken is not None:
+                failure = transport_failure("connection", type(broken).__name__, secrets=secrets)
+            else:
+                raise
+            return self._finish(state, send, gate, failure, started, rid)
         now = self._clock.now()
         wall = self._clock.wall()  # Anthropic's resets and HTTP-date retry-afters are wall times
         limits = adapter.limits_from_headers(headers, now=wall)
