@@ -16,6 +16,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/llmpool-policy check --bounds policies/*.policy
+	$(BIN)/python -m llmpool_policy demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check llmpool_policy tests bench

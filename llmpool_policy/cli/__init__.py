@@ -11,7 +11,16 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from . import check_cmd, config_cmd, emulate_cmd, explain_cmd, fmt_cmd, simulate_cmd, test_cmd
+from . import (
+    check_cmd,
+    config_cmd,
+    demo_cmd,
+    emulate_cmd,
+    explain_cmd,
+    fmt_cmd,
+    simulate_cmd,
+    test_cmd,
+)
 
 __all__ = ["main"]
 
@@ -30,6 +39,7 @@ _COMMANDS: tuple[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]],
     simulate_cmd.register_simulate,
     simulate_cmd.register_diff,
     simulate_cmd.register_import,
+    demo_cmd.register,
 )
 
 
