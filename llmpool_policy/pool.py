@@ -488,7 +488,12 @@ class LLMPool:
             if isinstance(action, Sleep):
                 await self._sleep(action.seconds)
                 continue
-            outcome = await self._attempt(state, action, request, tokens, rid)
+            try:
+                outcome = await self._attempt(state, action, request, tokens, rid)
+            except LLMPoolError as exc:  # the pool was closed under this request
+                exc.attempts = executor.attempts
+                exc.decision = decision  # type: ignore[attr-defined]
+                raise
             executor.record(outcome, self._clock.now())
 
     def _record_budgets(
@@ -515,14 +520,16 @@ class LLMPool:
             wire = adapter.build(request, provider)
         except UnsupportedRequestError as exc:
             return Refused(f"cannot take this request: {exc.feature}")
+        client = self._client
+        if client is None:  # close() stopped waiting for this request
+            raise LLMPoolError("the pool was closed before the request finished")
         gate = metrics.on_dispatch(tokens + (request.max_tokens or 0))
         if not isinstance(gate, Attempt):
             return Refused(gate.reason, gate.retry_in_s)
         started = self._clock.now()
-        assert self._client is not None
         secrets = provider_secrets(provider)
         try:
-            response = await self._client.request(
+            response = await client.request(
                 wire.method,
                 wire.url,
                 headers=dict(wire.headers),
@@ -544,6 +551,9 @@ class LLMPool:
             elif broken is not None:
                 failure = transport_failure("connection", type(broken).__name__, secrets=secrets)
             else:
+                gate.cancel()  # never leave a reservation or a probe slot behind
+                if self._client is None:
+                    raise LLMPoolError("the pool was closed before the request finished") from exc
                 raise
             return self._finish(state, send, gate, failure, started, rid)
         now = self._clock.now()

@@ -12,7 +12,12 @@ from typing import Any
 import pytest
 
 from llmpool_policy.emulator import Emulator
-from llmpool_policy.errors import NoProviderAvailableError, ProviderError, RateLimitError
+from llmpool_policy.errors import (
+    LLMPoolError,
+    NoProviderAvailableError,
+    ProviderError,
+    RateLimitError,
+)
 from llmpool_policy.messages import image_message, text_message
 from llmpool_policy.metrics import ManualClock
 from llmpool_policy.pool import LLMPool
@@ -331,3 +336,30 @@ def test_health_and_stats_are_read_only(h: Harness) -> None:
         assert before[0]["a"].requests_remaining_minute == 4
 
     h.run(None, body)
+
+
+def test_a_request_outliving_close_ends_typed_and_frees_its_gate(h: Harness) -> None:
+    h.emulator.add("a", "openai", config={"priority": 1})
+    h.emulator.add("b", "openai", config={"priority": 2})
+    h.config()
+    h.emulator["a"].queue_faults("server_error")
+
+    async def main() -> None:
+        async def slow(seconds: float) -> None:  # a backoff still running when close() gives up
+            await asyncio.sleep(0.3)
+
+        pool = LLMPool(str(h.tmp / "config.json"), clock=h.clock, sleep=slow, check_interval=0,
+                       close_timeout=0.01)  # fmt: skip
+        await pool.start()
+        task = asyncio.create_task(pool.chat(hi(), max_tokens=5))
+        await asyncio.sleep(0.05)
+        await pool.close()
+        with pytest.raises(LLMPoolError, match="closed") as info:
+            await task
+        assert [(a.provider, a.error_class) for a in info.value.attempts] == [  # type: ignore[attr-defined]
+            ("a", "server_error")
+        ]
+        assert pool.metrics.provider("a").in_flight == 0  # no reservation left behind
+
+    asyncio.run(main())
+    assert h.emulator.journal.count("a") == 1 and h.emulator.journal.count("b") == 0
