@@ -126,7 +126,8 @@ class Executor:
         self._used = 0  # attempts over the whole request
         self._records: list[AttemptRecord] = []
         self._deadline = None if decision.deadline_s is None else now + decision.deadline_s
-        self._rng = random.Random(decision.seed if seed is None else seed)
+        self._seed = decision.seed if seed is None else seed
+        self._rng: random.Random | None = None  # made on the first jittered sleep (~4 µs)
         self._pending: Send | None = None
         self._sleep: float | None = None
         self._final: Succeed | Fail | None = None
@@ -247,10 +248,15 @@ class Executor:
         self, attempt: PlannedAttempt, retry_index: int, retry_after: float | None
     ) -> float:
         base = attempt.backoff_s[retry_index] if retry_index < len(attempt.backoff_s) else 0.0
+        rng = self._rng
+        if rng is None and attempt.jitter in ("full", "equal"):
+            rng = self._rng = random.Random(self._seed)
         if attempt.jitter == "full":
-            delay = self._rng.uniform(0.0, base)
+            assert rng is not None
+            delay = rng.uniform(0.0, base)
         elif attempt.jitter == "equal":
-            delay = base / 2 + self._rng.uniform(0.0, base / 2)
+            assert rng is not None
+            delay = base / 2 + rng.uniform(0.0, base / 2)
         else:
             delay = base
         if retry_after is not None and attempt.retry_after_cap_s is not None:
