@@ -180,3 +180,17 @@ def test_fmt_is_listed_in_help() -> None:
     assert result.returncode == 0
     assert "--check" in result.stdout
     assert "--diff" in result.stdout
+
+
+def test_a_folder_stands_for_its_policies(tmp_path: Path) -> None:
+    nested = tmp_path / "team"
+    nested.mkdir()
+    messy = write(nested / "messy.policy", MESSY)
+    tidy = write(tmp_path / "tidy.policy", TIDY)
+    (tmp_path / "notes.txt").write_text("not a policy")
+    result = fmt("--check", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [f"would reformat {messy}"]
+    assert fmt(str(tmp_path)).returncode == 0
+    assert fmt("--check", str(tmp_path)).returncode == 0
+    assert tidy.read_text() == TIDY

@@ -35,13 +35,27 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--check", action="store_true", help="list files that would change; write nothing"
     )
     mode.add_argument("--diff", action="store_true", help="print a unified diff; write nothing")
-    parser.add_argument("files", nargs="+", metavar="POLICY")
+    parser.add_argument(
+        "files", nargs="+", metavar="POLICY", help="policy files, or folders (every *.policy)"
+    )
     parser.set_defaults(func=run)
+
+
+def _expand(paths: list[str]) -> list[str]:
+    """Folders stand for every ``*.policy`` below them, in a stable order."""
+    out: list[str] = []
+    for name in paths:
+        path = Path(name)
+        if path.is_dir():
+            out.extend(str(p) for p in sorted(path.rglob("*.policy")))
+        else:
+            out.append(name)
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
     status = 0
-    for name in args.files:
+    for name in _expand(args.files):
         try:
             # newline="" so CRLF line endings count as a difference (the layout uses "\n").
             with open(name, encoding="utf-8", newline="") as src:
