@@ -17,6 +17,13 @@ $(STAMP): $(BIN)/python pyproject.toml
 demo: $(STAMP)
 	$(BIN)/llmpool-policy check --bounds policies/*.policy
 	$(BIN)/python -m llmpool_policy demo
+	@echo; echo "== dry run: an Azure production trace excerpt (CC-BY-4.0, see docs/examples/simulation/ATTRIBUTION.md)"
+	$(BIN)/llmpool-policy import azure docs/examples/simulation/azure-conv-excerpt.csv > $(VENV)/azure-excerpt.jsonl
+	$(BIN)/llmpool-policy simulate policies/default.policy --config docs/examples/simulation/config.json \
+		--traffic $(VENV)/azure-excerpt.jsonl --scenario docs/examples/simulation/outage.json --seed 1 --no-progress
+	@echo; echo "== what would change under cost-first.policy"
+	$(BIN)/llmpool-policy diff policies/default.policy policies/cost-first.policy \
+		--config docs/examples/simulation/config.json --traffic $(VENV)/azure-excerpt.jsonl --seed 1 --no-progress
 
 lint: $(STAMP)
 	$(BIN)/ruff check llmpool_policy tests bench
