@@ -6,7 +6,8 @@ draw comes from the request's seed. With ``trace=False`` no trace object is buil
 
 from __future__ import annotations
 
-from ..compile.compiler import CompiledPolicy, CompiledRoute
+from typing import TYPE_CHECKING
+
 from ..decision import (
     BudgetCheck,
     CandidateTrace,
@@ -18,6 +19,9 @@ from ..decision import (
 )
 from ..metrics.snapshot import MetricsSnapshot
 from ..request import RoutingRequest
+
+if TYPE_CHECKING:  # the graph is built by compile/; deciding needs only its data and closures
+    from ..compile.compiler import CompiledPolicy, CompiledRoute
 
 __all__ = ["decide"]
 
