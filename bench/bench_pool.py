@@ -1,11 +1,13 @@
 """Benchmark: the pool (issue 5) against raw HTTP clients and LiteLLM, over the emulator.
 
 Run: python bench/bench_pool.py [--requests 400] [--rounds 7] [--throughput-requests 2000]
-                                [--concurrency 50] [--litellm] [--no-pin]
+                                [--concurrency 50] [--litellm] [--pin]
 
 The emulator (``Emulator(latency_scale=0)``: every provider answers at once) runs in a child
-process of this script (``--serve``), pinned to the last CPU; the contenders run in this process,
-pinned to the first, so a server never shares an interpreter lock with a client it is timing.
+process of this script (``--serve``), so a server never shares an interpreter lock with a client
+it is timing; the contenders run in this process. ``--pin`` puts the client on the first CPU and
+the emulator on the last (on a shared machine that made every request wait for its core: about
+8 ms a request instead of 1, so it is off by default).
 Every contender talks to the same emulated OpenAI endpoints over loopback, keep-alive on.
 Contenders are interleaved: in each round, request i goes to every contender in turn, the
 order rotating with i; throughput rounds rotate the order too. What is measured:
@@ -584,7 +586,9 @@ def main() -> int:
     parser.add_argument("--litellm", action="store_true", help="also measure LiteLLM Router")
     parser.add_argument("--litellm-import-runs", type=int, default=7)
     parser.add_argument("--no-aiohttp", action="store_true", help="skip httpx-aiohttp")
-    parser.add_argument("--no-pin", action="store_true", help="do not pin client and server")
+    parser.add_argument(
+        "--pin", action="store_true", help="client on the first CPU, emulator on the last"
+    )
     parser.add_argument("--skip-imports", action="store_true")
     args = parser.parse_args()
     if args.serve:
@@ -592,7 +596,7 @@ def main() -> int:
 
     cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
     client_cpu = server_cpu = None
-    if not args.no_pin and len(cpus) >= 2:
+    if args.pin and len(cpus) >= 2:
         client_cpu, server_cpu = cpus[0], cpus[-1]
         os.sched_setaffinity(0, {client_cpu})
     with_aiohttp = have_aiohttp_transport() and not args.no_aiohttp
@@ -643,7 +647,8 @@ async def ours(
 ) -> dict[str, Any]:
     contenders = [
         raw_httpx("raw httpx", server, None),
-        pool_contender("pool (httpx)", server, tmp, lambda: None, "raw httpx"),
+        # httpx's own transport, named: with httpx-aiohttp installed the pool's default is aiohttp
+        pool_contender("pool (httpx)", server, tmp, httpx.AsyncHTTPTransport, "raw httpx"),
     ]
     if with_aiohttp:
         contenders += [
