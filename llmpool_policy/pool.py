@@ -31,7 +31,7 @@ from .diagnostics import render_short
 from .errors import ConfigurationError, LLMPoolError, PolicyError
 from .events import EventBus, Handler
 from .messages import ChatMessage, ChatRequest, ChatResponse, Tool, Usage
-from .metrics import BreakerSpec, Clock, LimitSpec, MetricsRegistry, MonotonicClock
+from .metrics import Clock, MetricsRegistry, MonotonicClock
 from .metrics.breaker import Transition
 from .metrics.registry import Attempt
 from .providers import (
@@ -43,6 +43,7 @@ from .providers import (
     provider_secrets,
     transport_failure,
 )
+from .providers.pricing import response_cost
 from .request import RoutingRequest
 from .runtime import AttemptRecord, Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
 
@@ -134,25 +135,6 @@ def _aiohttp_cause(exc: BaseException) -> BaseException | None:
     return None if isinstance(cause, TimeoutError) else cause
 
 
-def _limits(p: ProviderConfig) -> LimitSpec:
-    return LimitSpec(rpm=p.requests_per_minute, rpd=p.requests_per_day, tpm=p.tokens_per_minute)
-
-
-def _breaker(p: ProviderConfig, from_policy: BreakerSpec | None) -> BreakerSpec:
-    if from_policy is not None:
-        return from_policy
-    return BreakerSpec.from_seed(p.circuit_breaker_threshold, p.circuit_breaker_timeout)
-
-
-def _cost(p: ProviderConfig, usage: Usage) -> float:
-    cost = 0.0
-    if p.input_token_price is not None:
-        cost += usage.input_tokens / 1000.0 * p.input_token_price
-    if p.output_token_price is not None:
-        cost += usage.output_tokens / 1000.0 * p.output_token_price
-    return cost
-
-
 class LLMPool:
     """Send chat requests to a pool of providers under a policy.
 
@@ -238,13 +220,13 @@ class LLMPool:
         return _State(config, compiled, providers, adapters, digest, origin)
 
     def _apply(self, state: _State) -> None:
-        from .compile.runtime_specs import latency_windows, policy_breaker
+        from .compile.runtime_specs import latency_windows, provider_breakers, provider_limits
 
-        breaker = policy_breaker(state.policy.checked)
+        policy = state.policy
         self._registry.reconcile(
             state.providers,
-            limits={n: _limits(p) for n, p in state.providers.items()},
-            breakers={n: _breaker(p, breaker) for n, p in state.providers.items()},
+            limits=provider_limits(state.providers),
+            breakers=provider_breakers(policy.checked, policy.graph.spec, state.providers),
         )
         self._registry.track_latency_windows(latency_windows(state.policy.graph.spec))
 
@@ -473,7 +455,9 @@ class LLMPool:
                 response = action.response
                 assert isinstance(response, ChatResponse)
                 provider = state.providers[response.provider]
-                cost = _cost(provider, response.usage)
+                cost = response_cost(
+                    provider, response.usage.input_tokens, response.usage.output_tokens
+                )
                 self._record_budgets(state, decision, routing, cost)
                 return PoolResponse(
                     content=response.content, provider=response.provider, model=response.model,
@@ -571,7 +555,7 @@ class LLMPool:
         if isinstance(parsed, ProviderFailure):
             return self._finish(state, send, gate, parsed, started, rid)
         usage = parsed.usage
-        cost = _cost(provider, usage)
+        cost = response_cost(provider, usage.input_tokens, usage.output_tokens)
         gate.complete(None, now - started, usage.total_tokens, cost)
         parsed = ChatResponse(
             content=parsed.content, finish_reason=parsed.finish_reason, usage=usage,

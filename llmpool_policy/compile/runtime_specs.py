@@ -3,19 +3,34 @@ windows to summarise on the write path (so reads of them are O(1))."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from ..config.models import ProviderConfig
 from ..metrics.breaker import DEFAULT_COUNTED, BreakerSpec
+from ..metrics.limits import LimitSpec
 from ..semantics import CheckedPolicy
 from ..semantics.signals import DEFAULT_WINDOW_SECONDS
 from ..syntax import ast
 from .spec import PolicySpec
 
-__all__ = ["latency_windows", "policy_breaker"]
+__all__ = [
+    "breaker_spec",
+    "latency_windows",
+    "policy_breaker",
+    "provider_breakers",
+    "provider_limits",
+]
 
 
 def policy_breaker(checked: CheckedPolicy) -> BreakerSpec | None:
     """The policy's `breaker default { ... }` as a spec, or None when the policy declares none
     (the pool then uses each provider's config: circuit_breaker_threshold / _timeout)."""
-    decl = checked.symbols.breakers.get("default")
+    return breaker_spec(checked, "default")
+
+
+def breaker_spec(checked: CheckedPolicy, name: str) -> BreakerSpec | None:
+    """The policy's breaker ``name`` as a spec (None when there is no such breaker)."""
+    decl = checked.symbols.breakers.get(name)
     if decl is None:
         return None
     base = BreakerSpec()
@@ -94,3 +109,37 @@ def latency_windows(spec: PolicySpec) -> frozenset[float]:
         for key, _d, _t in route.order:
             walk(key)
     return frozenset(found)
+
+
+def provider_breakers(
+    checked: CheckedPolicy, spec: PolicySpec, providers: Mapping[str, ProviderConfig]
+) -> dict[str, BreakerSpec]:
+    """Each provider's breaker. Breaker state is per provider, so a provider runs the breaker
+    named by the first route (in policy order) that can use it — `breaker NAME`, else the
+    policy's `breaker default` — and, where no route names one, its config's seed fields
+    (circuit_breaker_threshold, circuit_breaker_timeout)."""
+    chosen: dict[str, BreakerSpec] = {}
+    for route in spec.routes:
+        if route.breaker is None:
+            continue
+        found = breaker_spec(checked, route.breaker)
+        if found is None:
+            continue
+        names = route.use_names if route.use_kind == "list" else tuple(providers)
+        for name in names:
+            chosen.setdefault(name, found)
+    default = policy_breaker(checked)
+    return {
+        name: chosen.get(name)
+        or default
+        or BreakerSpec.from_seed(p.circuit_breaker_threshold, p.circuit_breaker_timeout)
+        for name, p in providers.items()
+    }
+
+
+def provider_limits(providers: Mapping[str, ProviderConfig]) -> dict[str, LimitSpec]:
+    """Each provider's configured rate limits (None: unlimited; 0 is a limit)."""
+    return {
+        name: LimitSpec(rpm=p.requests_per_minute, rpd=p.requests_per_day, tpm=p.tokens_per_minute)
+        for name, p in providers.items()
+    }

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from ..compile.runtime_specs import latency_windows, policy_breaker
+from ..compile.runtime_specs import latency_windows, provider_breakers, provider_limits
 from ..config import PoolConfig, ProviderConfig
 from ..decision import Decision
 from ..errors import (
@@ -35,10 +35,11 @@ from ..errors import (
     NoProviderAvailableError,
     ProviderError,
 )
-from ..metrics import BreakerSpec, LimitSpec, ManualClock, MetricsRegistry, period_bounds
+from ..metrics import ManualClock, MetricsRegistry, period_bounds
 from ..metrics.breaker import Transition
 from ..metrics.registry import Attempt
 from ..policy import Policy
+from ..providers.pricing import response_cost
 from ..request import RoutingRequest
 from ..runtime import Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
 from .models import ProviderBehaviour, ProviderModel, default_models, fit_models, model_from_json
@@ -59,28 +60,6 @@ __all__ = [
 SHARE_BUCKET_S: Final = 10.0  # resolution of "provider share over time" (rebinned by reports)
 MAX_FAILURE_EXAMPLES: Final = 20
 _TIMER, _COMPLETE, _SCENARIO = 0, 1, 2
-
-
-# ---- what the pool computes from config (pool.py `_limits`, `_breaker`, `_cost`), mirrored ----
-
-
-def _limits(p: ProviderConfig) -> LimitSpec:
-    return LimitSpec(rpm=p.requests_per_minute, rpd=p.requests_per_day, tpm=p.tokens_per_minute)
-
-
-def _breaker(p: ProviderConfig, from_policy: BreakerSpec | None) -> BreakerSpec:
-    if from_policy is not None:
-        return from_policy
-    return BreakerSpec.from_seed(p.circuit_breaker_threshold, p.circuit_breaker_timeout)
-
-
-def _cost(p: ProviderConfig, input_tokens: int, output_tokens: int) -> float:
-    cost = 0.0
-    if p.input_token_price is not None:
-        cost += input_tokens / 1000.0 * p.input_token_price
-    if p.output_token_price is not None:
-        cost += output_tokens / 1000.0 * p.output_token_price
-    return cost
 
 
 def _unsupported(record: TrafficRecord, p: ProviderConfig) -> str | None:
@@ -347,11 +326,11 @@ class _Run:
 
     def _apply(self, version: _Version) -> None:
         """What ``LLMPool._apply`` does for a (re)loaded version."""
-        breaker = policy_breaker(version.policy.checked)
+        policy = version.policy
         self.registry.reconcile(
             version.providers,
-            limits={n: _limits(p) for n, p in version.providers.items()},
-            breakers={n: _breaker(p, breaker) for n, p in version.providers.items()},
+            limits=provider_limits(version.providers),
+            breakers=provider_breakers(policy.checked, policy.graph.spec, version.providers),
         )
         self.registry.track_latency_windows(latency_windows(version.policy.graph.spec))
 
@@ -453,7 +432,7 @@ class _Run:
                 response = action.response
                 assert isinstance(response, SimResponse)
                 provider = flight.version.providers[response.provider]
-                cost = _cost(provider, response.input_tokens, response.output_tokens)
+                cost = response_cost(provider, response.input_tokens, response.output_tokens)
                 self._record_budgets(flight, cost)
                 self._finish(flight, "ok", response.provider, cost, action.attempts, None)
                 return
@@ -525,7 +504,7 @@ class _Run:
         key = (send.provider, error_class or "ok")
         outcomes[key] = outcomes.get(key, 0) + 1
         if error_class is None:
-            cost = _cost(flight.version.providers[send.provider], tin, tout)
+            cost = response_cost(flight.version.providers[send.provider], tin, tout)
             gate.complete(None, latency, tin + tout, cost)
             spend = self.result.spend_by_provider
             spend[send.provider] = spend.get(send.provider, 0.0) + cost
