@@ -64,3 +64,11 @@ def test_latency_windows_of_a_policy() -> None:
         config=CONFIG,
     )
     assert latency_windows(policy.graph.spec) == {600.0, 300.0}
+
+
+def test_statuses_in_count_are_counted_as_their_classes() -> None:
+    policy = Policy.from_text(
+        'policy "t"\nbreaker default { count timeout, 5xx }\nroute d { use all }', config=CONFIG
+    )
+    spec = provider_breakers(policy.checked, policy.graph.spec, PROVIDERS)["a"]
+    assert spec.counted == {"timeout", "server_error", "overloaded"}

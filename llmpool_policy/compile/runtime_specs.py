@@ -60,7 +60,7 @@ def breaker_spec(checked: CheckedPolicy, name: str) -> BreakerSpec | None:
         elif isinstance(s, ast.Probe):
             probes = int(s.count.value)
         else:
-            counted = frozenset(i.name for i in s.items if isinstance(i, ast.ErrorClass))
+            counted = _counted_classes(s.items)
     if failures is None and error_rate is None:
         failures = base.failures
     return BreakerSpec(
@@ -75,6 +75,26 @@ def breaker_spec(checked: CheckedPolicy, name: str) -> BreakerSpec | None:
         probes=probes,
         counted=counted,
     )
+
+
+def _counted_classes(items: tuple[ast.ErrorItem, ...]) -> frozenset[str]:
+    """`count` takes error classes and statuses; a status counts as the class it is classified
+    as (503 overloaded, 500 server_error, ...), so nothing written there is ignored."""
+    from ..providers.base import classify_status
+
+    classes: set[str] = set()
+    for item in items:
+        if isinstance(item, ast.ErrorClass):
+            classes.add(item.name)
+            continue
+        if isinstance(item, ast.StatusCode):
+            low = high = item.code
+        elif isinstance(item, ast.StatusClass):
+            low, high = item.hundreds * 100, item.hundreds * 100 + 99
+        else:
+            low, high = item.low, item.high
+        classes.update(classify_status(code) for code in range(max(low, 100), min(high, 599) + 1))
+    return frozenset(classes)
 
 
 def latency_windows(spec: PolicySpec) -> frozenset[float]:
