@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 __all__ = [
     "Diagnostic",
@@ -24,9 +25,12 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, order=True)
-class Span:
-    """A region of source text: 1-based line/column, 0-based character offsets, end exclusive."""
+class Span(NamedTuple):
+    """A region of source text: 1-based line/column, 0-based character offsets, end exclusive.
+
+    A named tuple (immutable, ordered by position) rather than a dataclass: the parser makes
+    one per node and per token, and a tuple is several times cheaper to build.
+    """
 
     line: int
     column: int

@@ -148,39 +148,46 @@ class _Seq(tuple):  # type: ignore[type-arg]
     span: Span
 
 
-def _edge(child: Any) -> Span | None:
-    if isinstance(child, Token):
-        return _tok_span(child)
-    return getattr(child, "span", None)
-
-
 _NOWHERE = Span(0, 0, 0, 0)
 
 
 def _spanned(f: Callable[..., Any], _data: str, children: list[Any], _meta: object) -> Any:
-    """Call a rule handler with the node's span; keyword and bracket tokens dropped."""
-    first = last = None
+    """Call a rule handler with the node's span; keyword and bracket tokens dropped.
+
+    On the parser's hot path (once per node): tokens are read directly, no Span per token.
+    """
+    first: tuple[Any, Any, Any] | None = None
+    last: tuple[Any, Any, Any] | None = None
     for child in children:
-        first = _edge(child)
-        if first is not None:
+        if type(child) is Token:
+            first = (child.line, child.column, child.start_pos)
+            break
+        span = getattr(child, "span", None)
+        if span is not None:
+            first = (span.line, span.column, span.start)
             break
     for child in reversed(children):
-        last = _edge(child)
-        if last is not None:
+        if type(child) is Token:
+            last = (child.end_line, child.end_column, child.end_pos)
+            break
+        span = getattr(child, "span", None)
+        if span is not None:
+            last = (span.end_line, span.end_column, span.end)
             break
     if first is not None and last is not None:
-        span = Span(first.line, first.column, last.end_line, last.end_column, first.start, last.end)
+        node_span = Span(first[0], first[1], last[0], last[1], first[2], last[2])
     else:
-        span = _NOWHERE
+        node_span = _NOWHERE
+    dropped = _DROPPED
     args = [
-        tuple(c) if isinstance(c, _Seq) else c
+        tuple(c) if type(c) is _Seq else c
         for c in children
-        if not (isinstance(c, Token) and c.type in _DROPPED)
+        if type(c) is not Token or c.type not in dropped
     ]
-    result = f(span, *args)
+    result = f(node_span, *args)
     if type(result) is tuple:
         seq = _Seq(result)
-        seq.span = span
+        seq.span = node_span
         return seq
     return result
 
