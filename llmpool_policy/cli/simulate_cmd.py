@@ -33,6 +33,7 @@ from ..simulate import (
     report_json,
     write_traffic,
 )
+from ..simulate.importers import FORMATS
 from ._output import print_diagnostics
 
 __all__ = ["register_diff", "register_import", "register_simulate"]
@@ -118,8 +119,45 @@ def register_import(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="convert traffic from another format to traffic JSON lines",
         description=f"Convert FILE to traffic JSON lines on stdout. Formats: {FORMATS_HELP}",
     )
-    parser.add_argument("format", metavar="FORMAT", choices=("azure",))
+    parser.add_argument("format", metavar="FORMAT", choices=FORMATS)
     parser.add_argument("file", metavar="FILE")
+    parser.add_argument(
+        "--output",
+        metavar="OUTPUT",
+        help="openai-batch: the batch's output JSONL, joined with FILE on custom_id",
+    )
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1.0,
+        help="openai-batch: synthesised arrivals per second (default 1)",
+    )
+    parser.add_argument(
+        "--arrivals",
+        choices=("even", "poisson"),
+        default="even",
+        help="openai-batch: evenly spaced (default) or Poisson arrivals (seeded by --seed)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="openai-batch: Poisson seed")
+    parser.add_argument(
+        "--start", type=float, default=0.0, help="openai-batch: first arrival (epoch s)"
+    )
+    parser.add_argument(
+        "--provider",
+        default="openai",
+        help="openai-batch: the provider name of the observed attempts (default openai)",
+    )
+    parser.add_argument(
+        "--provider-key",
+        choices=("provider/model", "model_id", "model_group"),
+        default="provider/model",
+        help="litellm: what names an attempt's provider (default custom_llm_provider/model)",
+    )
+    parser.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="report bad lines on stderr and skip them (default: stop at the first, exit 2)",
+    )
     parser.set_defaults(func=run_import)
 
 
@@ -255,12 +293,47 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    options: dict[str, Any] = {}
+    if args.format == "openai-batch":
+        options = {
+            "output_path": args.output,
+            "provider": args.provider,
+            "rate": args.rate,
+            "arrivals": args.arrivals,
+            "seed": args.seed,
+            "start": args.start,
+        }
+        if not args.rate > 0:
+            return _error("--rate must be > 0")
+    elif args.output is not None:
+        return _error("--output is for openai-batch only")
+    if args.format == "litellm":
+        options = {"provider_key": args.provider_key}
+    skipped: list[TrafficError] = []
+
+    def report(exc: TrafficError) -> None:
+        skipped.append(exc)
+        print(f"llmpool-policy: skipped {exc}", file=sys.stderr)
+
+    on_error = report if args.skip_bad else None
+    if args.skip_bad and args.format == "azure":
+        return _error("--skip-bad is not available for azure (a bad row always stops)")
     try:
-        write_traffic(import_file(args.format, args.file), sys.stdout)
+        n = write_traffic(import_file(args.format, args.file, on_error=on_error, **options),
+                          sys.stdout)  # fmt: skip
     except TrafficError as exc:
         return _error(str(exc))
     except BrokenPipeError:
         raise
     except OSError as exc:
         return _error(f"cannot read {exc.filename}: {exc.strerror}")
+    if args.format == "openai-batch":
+        how = "evenly spaced" if args.arrivals == "even" else f"Poisson (seed {args.seed})"
+        print(
+            f"llmpool-policy: {n} records; arrival times are synthesised ({how}, "
+            f"{args.rate:g}/s from {args.start:g}): a batch file has none",
+            file=sys.stderr,
+        )
+    if skipped:
+        print(f"llmpool-policy: {len(skipped)} bad line(s) skipped", file=sys.stderr)
     return 0

@@ -18,6 +18,7 @@ from ..config import PoolConfig, load_config
 from ..policy import Policy
 from .diff import Gate, build_diff, check_gates, parse_gate, render_diff_text
 from .engine import SimulationResult, Simulator
+from .external import import_litellm, import_openai_batch, import_otel
 from .html import render_html
 from .importers import FORMATS_HELP, import_azure, import_file, synthetic_traffic
 from .models import LatencyModel, ProviderModel, default_models, fit_models
@@ -43,6 +44,9 @@ __all__ = [
     "fit_models",
     "import_azure",
     "import_file",
+    "import_litellm",
+    "import_openai_batch",
+    "import_otel",
     "load_simulation",
     "load_traffic",
     "parse_gate",

@@ -5,6 +5,8 @@
   (``2023-11-16 18:17:03.9799600``; the timezone is unstated upstream and read here as UTC),
   ``ContextTokens`` (prompt tokens) and ``GeneratedTokens`` (output tokens). There is no model,
   tenant, status or latency column, so records carry sizes and arrival times only.
+- ``openai-batch``, ``litellm``, ``otel``: OpenAI Batch API files, LiteLLM standard logging
+  payloads, OpenTelemetry GenAI spans (:mod:`.external`).
 - ``synthetic``: :func:`synthetic_traffic`, seeded Poisson arrivals with lognormal sizes shaped
   like the Azure conversation trace (for benchmarks and tests; said so in every record's id).
 """
@@ -15,16 +17,21 @@ import calendar
 import csv
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from .external import import_litellm, import_openai_batch, import_otel
 from .traffic import TrafficError, TrafficRecord
 
 __all__ = ["FORMATS", "FORMATS_HELP", "import_azure", "import_file", "synthetic_traffic"]
 
-FORMATS = ("azure",)
+FORMATS = ("azure", "openai-batch", "litellm", "otel")
 FORMATS_HELP = (
-    "azure (the Azure LLM inference trace CSV: TIMESTAMP, ContextTokens, GeneratedTokens)"
+    "azure (the Azure LLM inference trace CSV: TIMESTAMP, ContextTokens, GeneratedTokens); "
+    "openai-batch (a Batch API input JSONL, joined with --output on custom_id; arrival times "
+    "synthesised); litellm (StandardLoggingPayload JSONL); otel (OpenTelemetry GenAI spans, "
+    "OTLP/JSON)"
 )
 _AZURE_HEADER = ["TIMESTAMP", "ContextTokens", "GeneratedTokens"]
 
@@ -86,10 +93,25 @@ def import_azure(path: str | Path, *, prefix: str | None = None) -> Iterator[Tra
             )
 
 
-def import_file(fmt: str, path: str | Path) -> Iterator[TrafficRecord]:
-    """Records from ``path`` in format ``fmt`` (one of :data:`FORMATS`)."""
+def import_file(
+    fmt: str,
+    path: str | Path,
+    *,
+    on_error: Callable[[TrafficError], None] | None = None,
+    **options: Any,
+) -> Iterator[TrafficRecord]:
+    """Records from ``path`` in format ``fmt`` (one of :data:`FORMATS`); ``options`` go to the
+    format's importer (``openai-batch``: output_path, provider, rate, arrivals, seed, start;
+    ``litellm``: provider_key). ``on_error`` None: a bad line raises; else it is reported to
+    ``on_error`` and skipped (not for ``azure``, which always raises)."""
     if fmt == "azure":
         return import_azure(path)
+    if fmt == "openai-batch":
+        return import_openai_batch(path, on_error=on_error, **options)
+    if fmt == "litellm":
+        return import_litellm(path, on_error=on_error, **options)
+    if fmt == "otel":
+        return import_otel(path, on_error=on_error, **options)
     raise ValueError(f"unknown traffic format {fmt!r}: expected one of {', '.join(FORMATS)}")
 
 

@@ -48,6 +48,8 @@ _RECORD_KEYS = frozenset(
         "temperature",
         "seed",
         "attempts",
+        "ts_synthesised",
+        "bodies",
     }
 )
 _ATTEMPT_KEYS = frozenset(
@@ -117,6 +119,10 @@ class TrafficRecord:
     temperature: float | None = None
     seed: int | None = None
     attempts: tuple[ObservedAttempt, ...] = ()
+    ts_synthesised: bool = False  # the source had no arrival times; an importer made them up
+    # The messages as sent (role, content), only when a pool records with record_bodies=True;
+    # never read by the simulator.
+    bodies: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def answer_tokens(self) -> int:
@@ -173,6 +179,10 @@ class TrafficRecord:
             data["stream"] = True
         if self.attempts:
             data["attempts"] = [a.to_json() for a in self.attempts]
+        if self.ts_synthesised:
+            data["ts_synthesised"] = True
+        if self.bodies:
+            data["bodies"] = [dict(b) for b in self.bodies]
         return data
 
 
@@ -261,6 +271,12 @@ def record_from_json(data: Any, where: str = "record") -> TrafficRecord:
     seed = data.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
         raise TrafficError(f"{where}: seed must be an integer")
+    synthesised = data.get("ts_synthesised", False)
+    if not isinstance(synthesised, bool):
+        raise TrafficError(f"{where}: ts_synthesised must be true or false")
+    bodies = data.get("bodies", [])
+    if not isinstance(bodies, list) or not all(isinstance(b, dict) for b in bodies):
+        raise TrafficError(f"{where}: bodies must be a list of message objects")
     return TrafficRecord(
         id=rid,
         ts=ts,
@@ -279,6 +295,8 @@ def record_from_json(data: Any, where: str = "record") -> TrafficRecord:
         temperature=_num(data, "temperature", where),
         seed=seed,
         attempts=tuple(_attempt(a, f"{where}: attempts[{i}]") for i, a in enumerate(attempts)),
+        ts_synthesised=synthesised,
+        bodies=tuple(bodies),
     )
 
 

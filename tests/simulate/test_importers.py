@@ -1,0 +1,198 @@
+"""The OpenAI Batch, LiteLLM and OpenTelemetry importers on small hand-made files
+(tests/simulate/data/), through the Python API and `llmpool-policy import`."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+
+from llmpool_policy.cli import main
+from llmpool_policy.simulate import (
+    TrafficError,
+    TrafficRecord,
+    import_litellm,
+    import_openai_batch,
+    import_otel,
+    read_traffic,
+    write_traffic,
+)
+from llmpool_policy.simulate.external import error_class_of
+
+from .conftest import ROOT
+
+DATA = Path(__file__).parent / "data"
+SCHEMA = Draft202012Validator(
+    json.loads((ROOT / "schemas" / "traffic-record.schema.json").read_text())
+)
+
+
+def _valid(records: list[TrafficRecord]) -> None:
+    for record in records:
+        SCHEMA.validate(record.to_json())
+
+
+def test_openai_batch_joins_input_and_output_on_custom_id() -> None:
+    records = list(
+        import_openai_batch(DATA / "batch-input.jsonl", DATA / "batch-output.jsonl", rate=2.0)
+    )
+    _valid(records)
+    assert [r.id for r in records] == ["req-1", "req-2", "req-3", "req-4", "req-5"]  # input order
+    assert [r.ts for r in records] == [0.0, 0.5, 1.0, 1.5, 2.0]  # evenly spaced at 2/s
+    assert all(r.ts_synthesised for r in records)
+    one, two, three, four, five = records
+    # the output file is in another order; the join is by custom_id
+    assert (one.input_tokens, one.output_tokens, one.max_tokens) == (28, 12, 64)
+    assert (one.model, one.messages, one.temperature) == ("gpt-4o-mini", 2, 0.2)
+    assert one.attempts[0].to_json() == {
+        "provider": "openai", "error_class": None, "status": 200,
+        "input_tokens": 28, "output_tokens": 12,
+    }  # fmt: skip
+    assert (two.images, two.max_tokens, two.output_tokens) == (1, 100, 3)  # max_completion_tokens
+    assert three.tools == 1
+    assert [(a.error_class, a.status) for a in three.attempts] == [("rate_limited", 429)]
+    assert three.input_tokens == 7  # no usage on a 429: estimated from the text (28 chars / 4)
+    assert four.attempts == ()  # batch_expired: a batch-level error, not a provider attempt
+    assert five.attempts == () and five.output_tokens is None  # no output line
+
+
+def test_openai_batch_poisson_arrivals_are_seeded() -> None:
+    def times(seed: int) -> list[float]:
+        path = DATA / "batch-input.jsonl"
+        return [r.ts for r in import_openai_batch(path, arrivals="poisson", rate=4, seed=seed)]
+
+    assert times(1) == times(1) != times(2)
+    gaps = [b - a for a, b in zip(times(1), times(1)[1:], strict=False)]
+    assert all(g > 0 for g in gaps) and len(set(gaps)) == len(gaps)
+
+
+def test_bad_lines_fail_with_file_and_line_or_are_skipped() -> None:
+    path = DATA / "batch-input-bad.jsonl"
+    with pytest.raises(TrafficError, match=r"batch-input-bad\.jsonl:2: body\.messages"):
+        list(import_openai_batch(path))
+    errors: list[TrafficError] = []
+    kept = list(import_openai_batch(path, on_error=errors.append))
+    assert [r.id for r in kept] == ["ok-1", "ok-4"]
+    assert [str(e).split(": ")[0].rsplit("/", 1)[-1] for e in errors] == [
+        "batch-input-bad.jsonl:2", "batch-input-bad.jsonl:3", "batch-input-bad.jsonl:4",
+    ]  # fmt: skip
+    assert "not JSON" in str(errors[1]) and "got -5" in str(errors[2])
+
+
+def test_litellm_payloads_become_attempts_without_bodies_or_key_hashes() -> None:
+    records = list(import_litellm(DATA / "litellm-payloads.jsonl"))
+    _valid(records)
+    assert [r.id for r in records] == [
+        "chatcmpl-l1",
+        "chatcmpl-l2",
+        "chatcmpl-l3",
+        "chatcmpl-l4",
+        "chatcmpl-l5",
+    ]  # fmt: skip  (sorted by startTime: the file has l3 before l2)
+    first = records[0]
+    assert (first.tenant, first.user, first.tags, first.model) == (
+        "team-search", "u-7", ("search",), "fast",
+    )  # fmt: skip
+    assert first.metadata == {
+        "key_alias": "search-prod", "team_alias": "Search", "feature": "autocomplete",
+    }  # fmt: skip
+    a = first.attempts[0]
+    assert (a.provider, a.error_class, a.status) == ("openai/gpt-4o-mini", None, 200)
+    assert a.latency_s == pytest.approx(1.2)
+    assert (a.input_tokens, a.output_tokens, first.max_tokens) == (120, 40, 64)
+    streamed = records[2].attempts[0]
+    assert streamed.ttft_s == pytest.approx(0.1) and records[2].stream
+    assert [r.attempts[0].error_class for r in records[1:]] == [
+        "rate_limited", None, "timeout", "context_window",
+    ]  # fmt: skip
+    text = "".join(json.dumps(r.to_json()) for r in records)
+    assert "SECRET PROMPT TEXT" not in text  # message bodies are never copied
+    assert "88dc28d0" not in text  # nor the key hash
+    by_deployment = list(import_litellm(DATA / "litellm-payloads.jsonl", provider_key="model_id"))
+    assert {r.attempts[0].provider for r in by_deployment} == {"dep-openai-1", "dep-anthropic-1"}
+
+
+def test_litellm_bad_lines() -> None:
+    path = DATA / "litellm-bad.jsonl"
+    with pytest.raises(TrafficError, match=r"litellm-bad\.jsonl:2: status must be"):
+        list(import_litellm(path))
+    errors: list[TrafficError] = []
+    assert [r.id for r in import_litellm(path, on_error=errors.append)] == [
+        "chatcmpl-l1", "chatcmpl-l2",
+    ]  # fmt: skip
+    assert len(errors) == 2 and "litellm-bad.jsonl:3: not JSON" in str(errors[1])
+
+
+def test_otel_genai_spans() -> None:
+    records = list(import_otel(DATA / "otel-genai.json"))
+    _valid(records)
+    # the HTTP span without gen_ai.* attributes is left out; sorted by start time
+    assert [r.id for r in records] == [
+        "a1b2c3d4e5f60718", "00f067aa0ba902b7", "ffeeddccbbaa0099", "1111222233334444",
+    ]  # fmt: skip
+    first, second, limited, timed_out = records
+    assert first.ts == 1_717_000_000.0 and first.user == "u-42"
+    assert first.attempts[0].provider == "anthropic"
+    assert first.metadata == {"service": "support-bot", "operation": "chat"}
+    assert (second.input_tokens, second.output_tokens, second.max_tokens) == (512, 128, 200)
+    assert (second.model, second.temperature) == ("gpt-4o", 0.7)
+    assert second.attempts[0].latency_s == pytest.approx(0.9)
+    assert (limited.attempts[0].error_class, limited.attempts[0].status) == ("rate_limited", 429)
+    assert timed_out.attempts[0].error_class == "timeout"
+    assert timed_out.attempts[0].latency_s == pytest.approx(30.0)
+
+
+def test_otel_file_exporter_lines_and_bad_spans() -> None:
+    path = DATA / "otel-genai-lines.jsonl"
+    with pytest.raises(TrafficError, match=r"otel-genai-lines\.jsonl:2: expected an OTLP"):
+        list(import_otel(path))
+    errors: list[TrafficError] = []
+    records = list(import_otel(path, on_error=errors.append))
+    assert len(records) == 7
+    assert "otel-genai-lines.jsonl:3: resourceSpans[0].scopeSpans[0].spans[1]" in str(errors[1])
+
+
+@pytest.mark.parametrize(
+    ("status", "name", "expected"),
+    [
+        (429, "RateLimitError", "rate_limited"),
+        (400, "ContextWindowExceededError", "context_window"),
+        (None, "APIConnectionError", "connection"),
+        (503, None, "overloaded"),
+        (401, None, "auth"),
+        (None, None, "server_error"),
+    ],
+)
+def test_error_classes(status: int | None, name: str | None, expected: str) -> None:
+    assert error_class_of(status, name) == expected
+
+
+def test_cli_imports_each_format(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["import", "openai-batch", str(DATA / "batch-input.jsonl"),
+            "--output", str(DATA / "batch-output.jsonl"), "--rate", "4"]  # fmt: skip
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    records = list(read_traffic(io.StringIO(out), validate=True))
+    assert [r.ts for r in records] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert "arrival times are synthesised" in err
+    for fmt, name in (("litellm", "litellm-payloads.jsonl"), ("otel", "otel-genai.json")):
+        assert main(["import", fmt, str(DATA / name)]) == 0
+        out, _err = capsys.readouterr()
+        assert len(list(read_traffic(io.StringIO(out), validate=True))) in (4, 5)
+    assert main(["import", "litellm", str(DATA / "litellm-bad.jsonl")]) == 2
+    _out, err = capsys.readouterr()
+    assert "litellm-bad.jsonl:2: status must be" in err
+    assert main(["import", "litellm", str(DATA / "litellm-bad.jsonl"), "--skip-bad"]) == 0
+    out, err = capsys.readouterr()
+    assert len(out.splitlines()) == 2 and "2 bad line(s) skipped" in err
+
+
+def test_written_records_read_back() -> None:
+    records = list(import_litellm(DATA / "litellm-payloads.jsonl"))
+    buf = io.StringIO()
+    write_traffic(records, buf)
+    buf.seek(0)
+    assert list(read_traffic(buf, validate=True)) == records
