@@ -295,7 +295,8 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
     if route.failover_on is None:
         emit("    plan = plan[:1]")
     emit(
-        "    return RoutePlan(ROUTE, tuple([ATT[n] for n in plan]), FAILOVER_ON, FAILOVER_STATUSES)"
+        "    return RoutePlan.make(ROUTE, tuple([ATT[n] for n in plan]), FAILOVER_ON,"
+        " FAILOVER_STATUSES)"
     )
     prelude = [f"    {line}" for line in cond.hoisted]
     name = "plan_traced" if traced else "plan"

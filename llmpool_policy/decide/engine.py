@@ -103,7 +103,7 @@ def decide(
                 plans.append(current.plan(request, snapshot, excluded, None, None))
             fallback = current.fallback
             current = graph.by_name[fallback] if fallback is not None else None
-    return Decision(
+    return Decision.make(
         graph.name,
         matched.name,
         tuple(plans),

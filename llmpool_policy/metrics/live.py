@@ -1,10 +1,9 @@
 """The live snapshot: read-only views of :class:`ProviderMetrics` at one instant ``now``.
 
-Reads are lazy (nothing is copied up front, so a snapshot costs nothing until read) and each
-view memoises what it computed, in the view, not in the metrics: one decision that asks for
-``latency.p95(5m)`` for several routes merges the histograms once. Events that finish while a
-snapshot is being read are seen by reads that have not happened yet; take a new snapshot per
-decision.
+Reads are lazy (nothing is copied up front, so a snapshot costs nothing until read) and O(1):
+window counts come from running totals, latency summaries of finished buckets are memoised in
+the metrics (they can no longer change). Events that finish while a snapshot is being read are
+seen by reads that have not happened yet; take a new snapshot per decision.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .latency import Summary
 from .snapshot import EMPTY_VIEW, LATENCY_STATS, ProviderView, check_stat
 from .windows import WindowCounts
 
@@ -27,19 +25,15 @@ _STAT_INDEX = {"p50": 0, "p95": 1, "p99": 2, "mean": 3}
 class LiveProviderView:
     """One provider as of ``now`` (implements :class:`ProviderView`)."""
 
-    __slots__ = ("_counts", "_latency", "_m", "_now")
+    __slots__ = ("_m", "_now")
 
     def __init__(self, metrics: ProviderMetrics, now: float) -> None:
         self._m = metrics
         self._now = now
-        self._counts: dict[float, WindowCounts] = {}
-        self._latency: dict[float, Summary] = {}
 
     def _window(self, window_s: float) -> WindowCounts:
-        counts = self._counts.get(window_s)
-        if counts is None:
-            counts = self._counts[window_s] = self._m.windows.counts(self._now, window_s)
-        return counts
+        # O(1) in the windows themselves; a per-view memo cost more than it saved
+        return self._m.windows.counts(self._now, window_s)
 
     def error_rate(self, window_s: float) -> float | None:
         successes, failures = self._m.windows.outcomes(self._now, window_s)
@@ -52,9 +46,7 @@ class LiveProviderView:
         return successes / done if done else None
 
     def latency(self, stat: str, window_s: float) -> float | None:
-        summary = self._latency.get(window_s)
-        if summary is None:
-            summary = self._latency[window_s] = self._m.latency.settled(self._now, window_s)
+        summary = self._m.latency.settled(self._now, window_s)  # O(1): memoised per bucket
         index = _STAT_INDEX.get(stat)
         if index is None:
             check_stat(stat)  # raises: an unknown statistic
