@@ -147,12 +147,24 @@ class RateLimits:
 
     def remaining(self, kind: LimitKind, now: float) -> int | None:
         """What may still be reserved now; None when nothing limits it."""
-        limit: int | None = getattr(self.spec, kind)
-        left = None if limit is None else max(0, limit - self._counter(kind).value(now))
-        learned = self._learned.get(kind)
-        if learned is not None and now < learned.until:
-            lr = max(0, learned.remaining)
-            left = lr if left is None else min(left, lr)
+        # On the decision path (twice per provider in the default policy): no helper calls
+        # when nothing was learned from headers, the common case.
+        if kind == "rpm":
+            limit, counter = self.spec.rpm, self._rpm
+        elif kind == "rpd":
+            limit, counter = self.spec.rpd, self._rpd
+        else:
+            limit, counter = self.spec.tpm, self._tpm
+        if limit is None:
+            left = None
+        else:
+            used = counter.value(now)
+            left = limit - used if used < limit else 0
+        if self._learned:
+            learned = self._learned.get(kind)
+            if learned is not None and now < learned.until:
+                lr = max(0, learned.remaining)
+                left = lr if left is None else min(left, lr)
         return left
 
     def cooling_down(self, now: float) -> bool:
