@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
@@ -44,6 +44,7 @@ from .providers import (
     transport_failure,
 )
 from .providers.pricing import response_cost
+from .recorder import TrafficRecorder
 from .request import RoutingRequest
 from .runtime import AttemptRecord, Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
 
@@ -155,6 +156,8 @@ class LLMPool:
         check_interval: float | None = None,
         env: Mapping[str, str] | None = None,
         close_timeout: float = 30.0,
+        record: str | Path | IO[str] | None = None,
+        record_bodies: bool = False,
     ) -> None:
         self._clock = clock if clock is not None else MonotonicClock()
         self._sleep = sleep if sleep is not None else asyncio.sleep
@@ -164,6 +167,8 @@ class LLMPool:
         self._registry = MetricsRegistry(self._clock)
         self._registry.on_transition(self._on_transition)
         self._close_timeout = close_timeout
+        # record=PATH_OR_FILE: one traffic record per request (docs/simulation.md, "Recording")
+        self._recorder = None if record is None else TrafficRecorder(record, bodies=record_bodies)
         self._ids = itertools.count(1)
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._client: httpx.AsyncClient | None = None
@@ -306,6 +311,8 @@ class LLMPool:
         if self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._recorder is not None:
+            self._recorder.close()
 
     async def __aenter__(self) -> LLMPool:
         return await self.start()
@@ -401,19 +408,40 @@ class LLMPool:
             raise LLMPoolError("the pool is closed")
         if self._client is None:
             await self.start()
+        request = ChatRequest(
+            messages=tuple(messages), max_tokens=max_tokens, temperature=temperature,
+            stop=tuple(stop), tools=tuple(tools), user=user,
+        )  # fmt: skip
+        rid = request_id if request_id is not None else f"req-{next(self._ids)}"
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
-        try:
-            return await self._chat(
-                ChatRequest(
-                    messages=tuple(messages), max_tokens=max_tokens, temperature=temperature,
-                    stop=tuple(stop), tools=tuple(tools), user=user,
-                ),
-                tags=tuple(tags), metadata=dict(metadata or {}), model=model,
-                request_id=request_id, seed=seed,
+        recorder, handle = self._recorder, -1
+        if recorder is not None:  # the one recording hook: where a request begins and ends
+            handle = recorder.begin(
+                self._clock.wall(), request, request_id=rid, tags=tags,
+                metadata=metadata or {}, model=model, seed=seed,
             )  # fmt: skip
+        try:
+            response = await self._chat(
+                request, tags=tuple(tags), metadata=dict(metadata or {}), model=model,
+                request_id=rid, seed=seed,
+            )  # fmt: skip
+            if recorder is not None:
+                u = response.usage
+                recorder.end(
+                    handle, attempts=response.attempts,
+                    input_tokens=u.input_tokens, output_tokens=u.output_tokens,
+                )  # fmt: skip
+            return response
+        except LLMPoolError as exc:
+            if recorder is not None:
+                sent = [a for a in exc.attempts if isinstance(a, AttemptRecord)]
+                recorder.end(handle, attempts=sent)
+            raise
         finally:
+            if recorder is not None:
+                recorder.abandon(handle)  # no-op once ended; else cancelled: never written
             if task is not None:
                 self._in_flight.discard(task)
 
