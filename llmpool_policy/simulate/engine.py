@@ -255,6 +255,9 @@ class _Flight:
 
 
 Progress = Callable[[int, int], None]  # (arrived, finished)
+# (request id, decision, attempt records incl. refused ones, outcome label, served provider):
+# called as each request ends, e.g. to compare a run with the live pool request by request.
+Trace = Callable[[str, Decision | None, tuple[Any, ...], str, str | None], None]
 
 
 class Simulator:
@@ -276,6 +279,7 @@ class Simulator:
         recompile: Callable[[PoolConfig], Policy] | None = None,
         progress: Progress | None = None,
         progress_every: int = 4096,
+        trace: Trace | None = None,
     ) -> None:
         self.scenario = scenario if scenario is not None else Scenario()
         names = {p.name for p in config.providers}
@@ -284,6 +288,7 @@ class Simulator:
         self.recompile = recompile
         self.progress = progress
         self.progress_every = progress_every
+        self.trace = trace
         base = dict(models) if models is not None else default_models(config)
         for name, overrides in (self.scenario.providers or {}).items():
             base[name] = model_from_json(base[name], overrides, f"scenario.providers.{name}")
@@ -565,6 +570,8 @@ class _Run:
         result.finished_at[i] = now
         result.finish_count += 1
         self.in_flight -= 1
+        if self.sim.trace is not None:
+            self.sim.trace(flight.record.id, flight.decision, attempts, outcome, provider)
         if error is not None and len(result.failures) < MAX_FAILURE_EXAMPLES:
             decision = flight.decision
             result.failures.append(
