@@ -237,7 +237,8 @@ def render_html(report: Mapping[str, Any], *, title: str | None = None) -> str:
         parts += [f"<li>{escape(e['describe'])}</li>" for e in report["scenario_events"]]
         parts += ["</ul>"]
     parts += [
-        f"<h2>Breaker ({breaker['transitions']} transitions)</h2>",
+        f"<h2>Breaker ({breaker['transitions']} transition"
+        f"{'' if breaker['transitions'] == 1 else 's'})</h2>",
         _table(["t", "provider", "change", "reason"], breaker_rows)
         if breaker_rows
         else "<p class=muted>no transitions</p>",

@@ -90,7 +90,13 @@ class ScenarioEvent:
             "outage": f" ({self.error}{f' {self.status}' if self.status else ''})",
             "rate_limit_storm": f" (p={self.probability:g}, retry-after {self.retry_after_s:g}s)",
             "latency": f" (x{self.factor:g})",
-            "price": f" (input {self.input_price}, output {self.output_price} per 1K)",
+            "price": " ("
+            + ", ".join(
+                f"{side} {price:g}"
+                for side, price in (("input", self.input_price), ("output", self.output_price))
+                if price is not None
+            )
+            + " USD per 1K tokens)",
             "budget_reset": f" ({self.budget or 'all budgets'})",
         }[self.kind]
         return f"{when}: {self.kind}{who}{detail}"
