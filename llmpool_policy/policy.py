@@ -16,25 +16,40 @@ from .errors import PolicyError
 from .metrics.snapshot import MetricsSnapshot
 from .metrics.static import StaticSnapshot
 from .request import RoutingRequest
-from .semantics import CheckedPolicy, PolicyBounds, ProviderFacts, check
+from .semantics import CheckedPolicy, PolicyBounds, PoolDefaults, ProviderFacts, check
 from .syntax import parse
 
-__all__ = ["Policy", "provider_facts"]
+__all__ = ["Policy", "pool_defaults", "provider_facts"]
 
 ConfigLike = str | Path | Sequence[ProviderFacts] | Any | None
+
+
+def _load(config: ConfigLike) -> Any:
+    """A loaded ``PoolConfig`` for a path; anything else as it is."""
+    if isinstance(config, str | Path):
+        from .config import load_config
+
+        return load_config(config)
+    return config
 
 
 def provider_facts(config: ConfigLike) -> list[ProviderFacts]:
     """The providers of a config (a path, a loaded ``PoolConfig``, or facts), in config order."""
     if config is None:
         return []
-    if isinstance(config, str | Path):
-        from .config import load_config
+    loaded = _load(config)
+    if isinstance(loaded, Sequence):
+        return [p for p in loaded if isinstance(p, ProviderFacts)]
+    return [ProviderFacts(p.name, p.static_attributes()) for p in loaded.providers]
 
-        config = load_config(config)
-    if isinstance(config, Sequence):
-        return [p for p in config if isinstance(p, ProviderFacts)]
-    return [ProviderFacts(p.name, p.static_attributes()) for p in config.providers]
+
+def pool_defaults(config: ConfigLike) -> PoolDefaults:
+    """The pool settings of a config (a path or a loaded ``PoolConfig``): ``max_retries``,
+    ``retry_delay``, ``timeout``. Provider facts alone, or no config, give the seed's."""
+    loaded = _load(config)
+    if loaded is None or isinstance(loaded, Sequence):
+        return PoolDefaults()
+    return PoolDefaults.from_config(loaded)
 
 
 _EMPTY = StaticSnapshot({})
@@ -52,14 +67,45 @@ class Policy:
         self.graph: CompiledPolicy = compile_policy(checked, providers)
 
     @classmethod
-    def from_text(cls, text: str, path: str = "<policy>", *, config: ConfigLike = None) -> Policy:
-        facts = provider_facts(config)
-        return cls(check(parse(text, path), facts), facts)
+    def from_text(
+        cls,
+        text: str,
+        path: str = "<policy>",
+        *,
+        config: ConfigLike = None,
+        defaults: PoolDefaults | None = None,
+    ) -> Policy:
+        """Parse, check and compile ``text``. ``config`` (a path, a ``PoolConfig`` or provider
+        facts) gives the providers and, unless ``defaults`` is given, the pool settings a route
+        without a retry block (and a provider without a timeout) runs with."""
+        loaded = _load(config)
+        facts = provider_facts(loaded)
+        pool = defaults if defaults is not None else pool_defaults(loaded)
+        return cls(check(parse(text, path), facts, pool), facts)
 
     @classmethod
-    def from_file(cls, path: str | Path, *, config: ConfigLike = None) -> Policy:
+    def from_file(
+        cls,
+        path: str | Path,
+        *,
+        config: ConfigLike = None,
+        defaults: PoolDefaults | None = None,
+    ) -> Policy:
         text = Path(path).read_text(encoding="utf-8")
-        return cls.from_text(text, str(path), config=config)
+        return cls.from_text(text, str(path), config=config, defaults=defaults)
+
+    @property
+    def defaults(self) -> PoolDefaults:
+        """The pool settings this policy was checked and compiled against."""
+        return self.checked.defaults
+
+    def with_defaults(self, defaults: PoolDefaults) -> Policy:
+        """This policy, re-checked and compiled against other pool settings (itself when they
+        are the same)."""
+        if defaults == self.defaults:
+            return self
+        known = None if self.checked.symbols.providers is None else self.providers
+        return type(self)(check(self.checked.policy, known, defaults), self.providers)
 
     @property
     def name(self) -> str:

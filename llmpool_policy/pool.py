@@ -207,17 +207,19 @@ class LLMPool:
 
     def _build(self, config: PoolConfig, policy: str | Path | Policy | None) -> _State:
         """Validate and compile a version; raises ConfigurationError / PolicyError."""
-        from .policy import Policy, provider_facts
+        from .policy import Policy
+        from .semantics import PoolDefaults
 
         path = self._policy_path(config, policy)
+        defaults = PoolDefaults.from_config(config)  # max_retries, retry_delay, timeout
         if isinstance(policy, Policy):
-            compiled = policy
+            compiled = policy.with_defaults(defaults)
             digest = "given"
             origin = "<Policy>"
         else:
             assert path is not None
             text = path.read_text(encoding="utf-8")
-            compiled = Policy.from_text(text, str(path), config=provider_facts(config))
+            compiled = Policy.from_text(text, str(path), config=config, defaults=defaults)
             digest = hashlib.sha256(text.encode()).hexdigest()
             origin = str(path)
         providers = {p.name: p for p in config.providers}

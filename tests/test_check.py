@@ -237,7 +237,8 @@ def test_assert_passes_and_fails_on_time() -> None:
 
 
 def test_route_level_assert_uses_route_bounds() -> None:
-    text = "route a { use [openai-gpt4o] assert max_calls <= 1 assert max_hops <= 0 }"
+    # no retry block: the pool's max_retries 3 -> 4 tries of the one provider
+    text = "route a { use [openai-gpt4o] assert max_calls <= 4 assert max_hops <= 0 }"
     assert codes(text) == []
 
 
@@ -252,9 +253,10 @@ def test_retry_after_cap_counts_as_sleep() -> None:
 
 def test_slowest_candidate_sets_the_time_and_unconfigured_ones_get_the_default() -> None:
     partial = [*PROVIDERS, ProviderFacts("no-timeout", {"name": "no-timeout"})]
-    checked = run("route a { use [anthropic-sonnet, no-timeout] failover on timeout }", partial)
+    once = "retry { attempts 1 } failover on timeout"
+    checked = run(f"route a {{ use [anthropic-sonnet, no-timeout] {once} }}", partial)
     assert checked.bounds.time.value == 60 + 30  # anthropic's 60s, then the 30s default
-    checked = run("route a { use [groq-llama, no-timeout] failover on timeout }", partial)
+    checked = run(f"route a {{ use [groq-llama, no-timeout] {once} }}", partial)
     assert checked.bounds.time.value == 10 + 30
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..diagnostics import Diagnostic, Source
 from ..errors import ConfigurationError
-from ..semantics import ProviderFacts, check, format_bounds
+from ..semantics import PoolDefaults, ProviderFacts, check, format_bounds
 from ..syntax import try_parse
 from ._output import FORMATS, print_diagnostics, summary
 
@@ -22,7 +22,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "I/O errors.",
     )
     parser.add_argument("files", nargs="+", metavar="POLICY")
-    parser.add_argument("--config", metavar="FILE", help="provider config to check names against")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="provider config to check names against; its timeout, max_retries and "
+        "retry_delay set the bounds of routes without a retry block",
+    )
     parser.add_argument("--format", choices=FORMATS, default="text")
     parser.add_argument("--strict", action="store_true", help="warnings fail the check too")
     parser.add_argument(
@@ -36,19 +41,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def load_provider_facts(config_path: str) -> list[ProviderFacts]:
     """The config's providers as the checker sees them (names and static attributes)."""
+    return load_checker_inputs(config_path)[0]
+
+
+def load_checker_inputs(config_path: str) -> tuple[list[ProviderFacts], PoolDefaults]:
+    """The config's providers and its pool settings, as the checker and the pool see them."""
     from ..config import load_config
 
     config = load_config(config_path)
-    return [ProviderFacts(p.name, p.static_attributes()) for p in config.providers]
+    facts = [ProviderFacts(p.name, p.static_attributes()) for p in config.providers]
+    return facts, PoolDefaults.from_config(config)
 
 
 def run(args: argparse.Namespace) -> int:
     providers: list[ProviderFacts] | None = None
+    defaults: PoolDefaults | None = None
     diagnostics: list[Diagnostic] = []
     sources: dict[str, Source] = {}
     if args.config is not None:
         try:
-            providers = load_provider_facts(args.config)
+            providers, defaults = load_checker_inputs(args.config)
         except ConfigurationError as exc:
             print_diagnostics(
                 exc.diagnostics, {}, args.format if args.format != "json" else "short", sys.stderr
@@ -70,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         diagnostics.extend(found)
         if policy is None:
             continue
-        checked = check(policy, providers)
+        checked = check(policy, providers, defaults)
         diagnostics.extend(checked.diagnostics)
         if args.bounds:
             reports.append(format_bounds(name, checked.bounds))

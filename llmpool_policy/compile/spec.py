@@ -8,17 +8,19 @@ interpreter walks them. Everything else is plain data both share.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..semantics import CheckedPolicy, ProviderFacts
-from ..semantics.bounds import DEFAULT_TIMEOUT_SECONDS, sleeps
+from ..semantics import CheckedPolicy, PoolDefaults, ProviderFacts
+from ..semantics.bounds import retry_settings, retry_shape, sleeps
+from ..semantics.defaults import DEFAULT_TIMEOUT_SECONDS
 from ..syntax import ast
 from ..syntax.formatter import format_expr
 from .normalize import normalize
 
-__all__ = ["BudgetSpec", "PolicySpec", "RouteSpec", "build_spec"]
+__all__ = ["DEFAULT_FAILOVER", "BudgetSpec", "PolicySpec", "RouteSpec", "build_spec"]
 
-# Transient failures worth moving on from, when a route says nothing (the seed's intent).
+# Transient failures worth retrying and moving on from, when a route says nothing (the seed's
+# intent).
 DEFAULT_FAILOVER = ("rate_limited", "overloaded", "server_error", "timeout", "connection")
 
 
@@ -49,6 +51,8 @@ class RouteSpec:
     max_attempts: int | None
     max_cost: float | None
     breaker: str | None
+    # One call's time when neither the route nor the provider gives one: the pool's `timeout`.
+    default_timeout_s: float = DEFAULT_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,7 @@ class PolicySpec:
     providers: tuple[ProviderFacts, ...]
     routes: tuple[RouteSpec, ...]
     budgets: tuple[BudgetSpec, ...]
+    defaults: PoolDefaults = field(default_factory=PoolDefaults)
 
     def route(self, name: str) -> RouteSpec:
         for route in self.routes:
@@ -96,17 +101,6 @@ def _items(items: tuple[ast.ErrorItem, ...]) -> tuple[tuple[str, ...], tuple[tup
         else:
             statuses.append((item.low, item.high))
     return tuple(classes), tuple(statuses)
-
-
-def _retry(route: ast.RouteDecl, checked: CheckedPolicy) -> tuple[ast.RetrySetting, ...]:
-    for stmt in route.body:
-        if isinstance(stmt, ast.RetryInline):
-            return stmt.body.settings
-        if isinstance(stmt, ast.RetryRef):
-            decl = checked.symbols.retries.get(stmt.name.value)
-            return decl.body.settings if decl is not None else ()
-    default = checked.symbols.retries.get("default")
-    return default.body.settings if default is not None else ()
 
 
 def _limits(
@@ -193,8 +187,15 @@ def _order(order_by: ast.OrderBy | None) -> tuple[tuple[ast.Expr, bool, str], ..
     )
 
 
-def build_spec(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -> PolicySpec:
-    """The static plan of every route; ``providers`` in config order."""
+def build_spec(
+    checked: CheckedPolicy,
+    providers: Sequence[ProviderFacts],
+    defaults: PoolDefaults | None = None,
+) -> PolicySpec:
+    """The static plan of every route; ``providers`` in config order. ``defaults``: the pool
+    settings for routes without a retry block and providers without a timeout; None takes the
+    ones the policy was checked against (so its bounds and its plans agree)."""
+    pool = defaults if defaults is not None else checked.defaults
     order = [p.name for p in providers]
     routes = []
     for route in checked.policy.routes:
@@ -206,10 +207,9 @@ def build_spec(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -> Po
             kind, names, selector = "list", tuple(a.provider.value for a in split.arms), None
         else:
             kind, names, selector = "all", tuple(order), None
-        settings = _retry(route, checked)
-        attempts = next((s for s in settings if isinstance(s, ast.Attempts)), None)
-        tries = max(1, int(attempts.count.value)) if attempts is not None else 1
-        backoff = next((s for s in settings if isinstance(s, ast.Backoff)), None)
+        block = retry_settings(route, checked.symbols)
+        settings = block if block is not None else ()
+        shape = retry_shape(block, pool)
         on = next((s for s in settings if isinstance(s, ast.RetryOn)), None)
         honor = next((s for s in settings if isinstance(s, ast.HonorRetryAfter)), None)
         retry_on, retry_statuses = _items(on.items) if on is not None else (DEFAULT_FAILOVER, ())
@@ -248,9 +248,9 @@ def build_spec(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -> Po
                 if split
                 else (),
                 split_by=None if split is None or split.by is None else normalize(split.by),
-                tries=tries,
-                backoff_s=tuple(sleeps((backoff,) if backoff else (), tries)),
-                jitter=backoff.jitter or "none" if backoff is not None else "none",
+                tries=shape.tries,
+                backoff_s=_steps(block, shape.tries, pool),
+                jitter=shape.jitter,
                 retry_on=retry_on,
                 retry_statuses=retry_statuses,
                 retry_after_cap_s=honor_cap,
@@ -262,6 +262,7 @@ def build_spec(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -> Po
                 max_attempts=max_attempts,
                 max_cost=max_cost,
                 breaker=breaker,
+                default_timeout_s=pool.timeout_s,
             )
         )  # fmt: skip
     budgets = tuple(
@@ -276,11 +277,25 @@ def build_spec(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -> Po
         for d in checked.policy.decls
         if isinstance(d, ast.BudgetDecl)
     )
-    return PolicySpec(checked.policy.name or "", tuple(providers), tuple(routes), budgets)
+    return PolicySpec(checked.policy.name or "", tuple(providers), tuple(routes), budgets, pool)
+
+
+def _steps(
+    block: tuple[ast.RetrySetting, ...] | None, tries: int, defaults: PoolDefaults
+) -> tuple[float, ...]:
+    """The backoff steps the executor sleeps (before jitter): the block's backoff alone (the
+    bounds' sleeps also count an honoured retry-after's cap, which the executor adds only when
+    a provider asks), else the pool's default backoff."""
+    if block is None:
+        return defaults.sleeps()
+    backoff = next((s for s in block if isinstance(s, ast.Backoff)), None)
+    return tuple(sleeps((backoff,) if backoff is not None else (), tries))
 
 
 def provider_timeout(attributes: Mapping[str, object], route: RouteSpec) -> float:
+    """One call's time at a provider: the route's `timeout`, else the provider's own, else the
+    pool's `timeout`."""
     if route.timeout_s is not None:
         return route.timeout_s
     value = attributes.get("timeout")
-    return float(value) if isinstance(value, int | float) else DEFAULT_TIMEOUT_SECONDS
+    return float(value) if isinstance(value, int | float) else route.default_timeout_s

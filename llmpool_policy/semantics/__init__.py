@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .bounds import Bound, PolicyBounds, RouteBounds, compute_bounds
 from .checker import BOUND_NAMES, RULES, CheckedPolicy, check
+from .defaults import PoolDefaults
 from .env import ProviderFacts, Symbols
 from .render import format_bounds, format_seconds
 
@@ -13,6 +14,7 @@ __all__ = [
     "Bound",
     "CheckedPolicy",
     "PolicyBounds",
+    "PoolDefaults",
     "ProviderFacts",
     "RouteBounds",
     "Symbols",

@@ -3,7 +3,8 @@
 Peers multiply retries across layers without anyone noticing; here the product is computed
 and shown (`check --bounds`), and `assert` lines turn it into a checked contract.
 
-Per route: calls = tries per provider x providers tried (1 with `failover off`), plus the
+Per route: calls = tries per provider (the route's retry block; without one, the pool's
+``max_retries + 1``: see :mod:`.defaults`) x providers tried (1 with `failover off`), plus the
 calls of the fallback chain; the matched route's `max attempts` caps the whole request, since a
 fallback never resets the counters. Time = each call's timeout plus the longest sleeps the
 backoff (or an honoured retry-after) allows, capped by the deadline.
@@ -14,12 +15,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..syntax import ast
+from .defaults import DEFAULT_TIMEOUT_SECONDS, PoolDefaults
 from .env import Symbols
 from .resolve import resolve_group
 
-__all__ = ["DEFAULT_TIMEOUT_SECONDS", "Bound", "PolicyBounds", "RouteBounds", "compute_bounds"]
-
-DEFAULT_TIMEOUT_SECONDS = 30.0  # the pool's default request timeout, as in the seed library
+__all__ = [
+    "DEFAULT_TIMEOUT_SECONDS",
+    "Bound",
+    "PolicyBounds",
+    "RetryShape",
+    "RouteBounds",
+    "compute_bounds",
+    "retry_settings",
+    "retry_shape",
+]
 
 
 @dataclass(frozen=True)
@@ -73,7 +82,9 @@ def _int(lit: ast.Literal) -> int:
     return int(lit.value) if isinstance(lit.value, int | float) else 0
 
 
-def _retry_settings(route: ast.RouteDecl, symbols: Symbols) -> tuple[ast.RetrySetting, ...]:
+def retry_settings(route: ast.RouteDecl, symbols: Symbols) -> tuple[ast.RetrySetting, ...] | None:
+    """The settings of the route's retry block (its own, else ``retry default``); None when the
+    policy names none for it, so the pool's defaults apply."""
     for stmt in route.body:
         if isinstance(stmt, ast.RetryInline):
             return stmt.body.settings
@@ -81,7 +92,31 @@ def _retry_settings(route: ast.RouteDecl, symbols: Symbols) -> tuple[ast.RetrySe
             decl = symbols.retries.get(stmt.name.value)
             return decl.body.settings if decl is not None else ()
     default = symbols.retries.get("default")
-    return default.body.settings if default is not None else ()
+    return default.body.settings if default is not None else None
+
+
+@dataclass(frozen=True)
+class RetryShape:
+    """How a route retries one provider: tries, the longest sleep before each retry, jitter."""
+
+    tries: int
+    sleeps: tuple[float, ...]
+    jitter: str
+
+
+def retry_shape(
+    settings: tuple[ast.RetrySetting, ...] | None, defaults: PoolDefaults
+) -> RetryShape:
+    """A retry block's shape; without a block, the pool's defaults (``max_retries + 1`` tries,
+    exponential backoff from ``retry_delay``, full jitter). A block without ``attempts`` makes
+    one try, as the language says."""
+    if settings is None:
+        return RetryShape(defaults.attempts, defaults.sleeps(), defaults.jitter)
+    attempts = next((s for s in settings if isinstance(s, ast.Attempts)), None)
+    tries = max(1, _int(attempts.count)) if attempts is not None else 1
+    backoff = next((s for s in settings if isinstance(s, ast.Backoff)), None)
+    jitter = (backoff.jitter or "none") if backoff is not None else "none"
+    return RetryShape(tries, tuple(sleeps(settings, tries)), jitter)
 
 
 def sleeps(settings: tuple[ast.RetrySetting, ...], tries: int) -> list[float]:
@@ -124,7 +159,7 @@ def _limits(route: ast.RouteDecl, symbols: Symbols) -> tuple[int | None, float |
     return max_attempts, deadline
 
 
-def _own(route: ast.RouteDecl, symbols: Symbols) -> _Own:
+def _own(route: ast.RouteDecl, symbols: Symbols, defaults: PoolDefaults) -> _Own:
     use = next((s for s in route.body if isinstance(s, ast.Use)), None)
     split = next((s for s in route.body if isinstance(s, ast.Split)), None)
     failover = next((s for s in route.body if isinstance(s, ast.Failover)), None)
@@ -144,22 +179,23 @@ def _own(route: ast.RouteDecl, symbols: Symbols) -> _Own:
             why = "the route uses every provider, unknown without --config"
     candidates = None if names is None else len(names)
 
-    settings = _retry_settings(route, symbols)
-    attempts = next((s for s in settings if isinstance(s, ast.Attempts)), None)
-    tries = max(1, _int(attempts.count)) if attempts is not None else 1
+    shape = retry_shape(retry_settings(route, symbols), defaults)
+    tries = shape.tries
     tried = (
         None if candidates is None else (min(1, candidates) if _is_off(failover) else candidates)
     )
 
     # Each candidate waits up to its own timeout (the route's `timeout` overrides them all);
-    # one without a configured timeout gets the default. The worst case tries the slowest.
+    # one without a configured timeout gets the pool's. The worst case tries the slowest.
     if timeout_stmt is not None:
         per_try = [timeout_stmt.duration.seconds()]
     else:
-        per_try = sorted((_provider_timeout(symbols, n) for n in names or ()), reverse=True)
-    per_try = per_try or [DEFAULT_TIMEOUT_SECONDS]
+        per_try = sorted(
+            (_provider_timeout(symbols, n, defaults) for n in names or ()), reverse=True
+        )
+    per_try = per_try or [defaults.timeout_s]
     timeout = per_try[0]
-    per_provider_sleeps = sleeps(settings, tries)
+    per_provider_sleeps = list(shape.sleeps)
     max_sleep = max(per_provider_sleeps, default=0.0)
     if tried is None:
         return _Own(None, tries, None, None, max_sleep, timeout, why)
@@ -172,10 +208,10 @@ def _own(route: ast.RouteDecl, symbols: Symbols) -> _Own:
     return _Own(candidates, tries, calls, time, max_sleep, timeout, why)
 
 
-def _provider_timeout(symbols: Symbols, name: str) -> float:
+def _provider_timeout(symbols: Symbols, name: str, defaults: PoolDefaults) -> float:
     facts = symbols.providers.get(name) if symbols.providers is not None else None
     value = facts.attributes.get("timeout") if facts is not None else None
-    return float(value) if isinstance(value, int | float) else DEFAULT_TIMEOUT_SECONDS
+    return float(value) if isinstance(value, int | float) else defaults.timeout_s
 
 
 def _is_off(failover: ast.Failover | None) -> bool:
@@ -189,9 +225,11 @@ def _fallback(route: ast.RouteDecl) -> str | None:
     return None
 
 
-def compute_bounds(symbols: Symbols) -> PolicyBounds:
-    """Bounds for every route and the policy. Routes in a fallback cycle are unbounded."""
-    own = {name: _own(route, symbols) for name, route in symbols.routes.items()}
+def compute_bounds(symbols: Symbols, defaults: PoolDefaults | None = None) -> PolicyBounds:
+    """Bounds for every route and the policy. Routes in a fallback cycle are unbounded.
+    ``defaults``: the pool's (from its config); None means the seed's (:class:`PoolDefaults`)."""
+    pool = defaults if defaults is not None else PoolDefaults()
+    own = {name: _own(route, symbols, pool) for name, route in symbols.routes.items()}
     results = []
     for name, route in symbols.routes.items():
         chain: list[str] = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from ..diagnostics import Diagnostic, Severity, Span, sort_diagnostics
 from ..syntax import ast
 from .bounds import PolicyBounds, compute_bounds
+from .defaults import PoolDefaults
 from .env import ProviderFacts, Symbols, build_symbols
 from .resolve import resolve_group
 from .signals import CLIENT_ERROR_CLASSES, ERROR_CLASSES, Scope
@@ -41,6 +42,7 @@ class Context:
     policy: ast.Policy
     symbols: Symbols
     path: str
+    defaults: PoolDefaults = field(default_factory=PoolDefaults)
 
     def error(
         self,
@@ -65,7 +67,7 @@ class Context:
     @property
     def bounds(self) -> PolicyBounds:
         if self._bounds is None:
-            self._bounds = compute_bounds(self.symbols)
+            self._bounds = compute_bounds(self.symbols, self.defaults)
         return self._bounds
 
     _bounds: PolicyBounds | None = field(default=None)
@@ -73,12 +75,14 @@ class Context:
 
 @dataclass(frozen=True)
 class CheckedPolicy:
-    """A policy with its name tables, bounds and every finding."""
+    """A policy with its name tables, bounds and every finding; ``defaults`` are the pool
+    settings it was checked against (the compiler plans with the same)."""
 
     policy: ast.Policy
     symbols: Symbols
     bounds: PolicyBounds
     diagnostics: tuple[Diagnostic, ...]
+    defaults: PoolDefaults = field(default_factory=PoolDefaults)
 
     @property
     def ok(self) -> bool:
@@ -93,14 +97,20 @@ class CheckedPolicy:
         return tuple(d for d in self.diagnostics if not d.is_error)
 
 
-def check(policy: ast.Policy, providers: Sequence[ProviderFacts] | None = None) -> CheckedPolicy:
-    """Check a parsed policy, optionally against the providers of a config."""
+def check(
+    policy: ast.Policy,
+    providers: Sequence[ProviderFacts] | None = None,
+    defaults: PoolDefaults | None = None,
+) -> CheckedPolicy:
+    """Check a parsed policy, optionally against the providers of a config and its pool
+    settings (``defaults``; None: the seed's, see :class:`PoolDefaults`)."""
+    pool = defaults if defaults is not None else PoolDefaults()
     symbols = build_symbols(policy, providers)
-    ctx = Context(policy, symbols, policy.path)
+    ctx = Context(policy, symbols, policy.path, pool)
     found: list[Diagnostic] = []
     for _codes, fn in RULES:
         found.extend(fn(ctx))
-    return CheckedPolicy(policy, symbols, ctx.bounds, tuple(sort_diagnostics(found)))
+    return CheckedPolicy(policy, symbols, ctx.bounds, tuple(sort_diagnostics(found)), pool)
 
 
 # ---- helpers ---------------------------------------------------------------------------------

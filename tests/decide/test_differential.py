@@ -13,7 +13,7 @@ from llmpool_policy.errors import PolicyError
 from llmpool_policy.metrics.static import StaticSnapshot
 from llmpool_policy.policy import Policy
 from llmpool_policy.request import RoutingRequest
-from llmpool_policy.semantics import ProviderFacts
+from llmpool_policy.semantics import PoolDefaults, ProviderFacts
 
 from .strategies import policies, provider_facts, requests, snapshots
 
@@ -60,6 +60,37 @@ def test_compiled_equals_reference(
 ) -> None:
     text, facts, reqs, snaps = case
     policy = _compiled(text, facts)
+    for request in reqs:
+        for snapshot in snaps:
+            assert_agree(policy, request, snapshot)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+@given(
+    _cases(),
+    st.builds(
+        PoolDefaults,
+        attempts=st.integers(1, 6),
+        backoff_base_s=st.sampled_from([0.0, 0.25, 1.0, 45.0]),
+        timeout_s=st.sampled_from([0.5, 30.0, 120.0]),
+    ),
+)
+def test_compiled_equals_reference_under_any_pool_defaults(
+    case: tuple[str, list[ProviderFacts], list[RoutingRequest], list[StaticSnapshot]],
+    defaults: PoolDefaults,
+) -> None:
+    """The pool's max_retries / retry_delay / timeout reach both through the shared spec."""
+    text, facts, reqs, snaps = case
+    try:
+        policy = Policy.from_text(text, config=facts, defaults=defaults)
+    except PolicyError:
+        assume(False)
+        raise
+    assert policy.graph.spec.defaults == defaults
     for request in reqs:
         for snapshot in snaps:
             assert_agree(policy, request, snapshot)

@@ -205,7 +205,8 @@ route spare { use [groq] }
 @pytest.mark.parametrize(
     ("retry", "tries", "backoff", "jitter", "retry_on", "statuses", "cap"),
     [
-        ("", 1, (), "none",
+        # no retry block: the pool's defaults (seed: max_retries 3, retry_delay 1 s, doubling)
+        ("", 4, (1.0, 2.0, 4.0), "full",
          ("rate_limited", "overloaded", "server_error", "timeout", "connection"), (), None),
         ("retry {\n attempts 3\n backoff exponential 1s .. 4s jitter full\n"
          " on rate_limited, 429, 5xx, 500..504\n honor retry_after up to 20s\n }",
@@ -286,10 +287,11 @@ route spare {
 """)
     decision = decide(policy, R)
     got = [(a.provider, a.tries, a.timeout_s) for a in decision.attempts]
-    # openai has a 60 s timeout, groq 10 s, anthropic none (30 s default); `timeout` overrides
+    # openai has a 60 s timeout, groq 10 s, anthropic none (30 s default); `timeout` overrides;
+    # spare names no retry block: the pool's max_retries 3 -> 4 tries
     assert got == [
         ("openai", 3, 60.0), ("groq", 3, 10.0), ("anthropic", 3, 30.0),
-        ("together", 1, 5.0), ("groq", 1, 5.0),
+        ("together", 4, 5.0), ("groq", 4, 5.0),
     ]  # fmt: skip
 
 

@@ -120,7 +120,8 @@ def test_deadline_stops_before_a_sleep_that_would_cross_it() -> None:
 
 
 def test_per_try_timeout_shrinks_to_the_deadline() -> None:
-    p = policy("limits { deadline 12s }\nroute d { use [a, b, c] failover on timeout }")
+    route = "route d { use [a, b, c] retry { attempts 1 } failover on timeout }"
+    p = policy("limits { deadline 12s }\n" + route)
     result, log = run(p, lambda s: Outcome("timeout", None, s.timeout_s))
     timeouts = [a.timeout_s for a in log if isinstance(a, Send)]
     assert timeouts == [10.0, 2.0]  # c is never tried: the deadline has passed

@@ -83,8 +83,8 @@ def test_changed_decision_shows_as_a_unified_diff_of_its_snapshot(
     code, out, _ = run(capsys, str(known))
     assert code == 1
     assert "the decision differs from its snapshot:" in out
-    assert "-  1. " in out and "(1 try, timeout 60s)" in out
-    assert "+  1. " in out and "(1 try, timeout 5s)" in out
+    assert "-  1. " in out and "(4 tries, timeout 60s)" in out  # no retry block: max_retries 3
+    assert "+  1. " in out and "(4 tries, timeout 5s)" in out
 
 
 def test_obsolete_snapshots_fail_until_updated(

@@ -1,0 +1,90 @@
+"""The pool-wide defaults a policy falls back on: what a route that names no retry block does,
+and how long one call may take when neither the route nor the provider says.
+
+They come from the config's pool settings (``max_retries``, ``retry_delay``, ``timeout``, in
+ms), so the checker's bounds (``check --bounds --config``), the compiled graph, the reference
+interpreter and the running pool all read the same figures. Without a config they are the
+seed library's defaults: 3 retries (4 tries per provider), 1 s first backoff, 30 s timeout.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+__all__ = [
+    "BACKOFF_CAP_SECONDS",
+    "DEFAULT_TIMEOUT_SECONDS",
+    "PoolDefaults",
+    "PoolSettings",
+]
+
+DEFAULT_TIMEOUT_SECONDS: Final = 30.0  # the seed's pool `timeout` (30000 ms)
+DEFAULT_MAX_RETRIES: Final = 3  # the seed's `maxRetries`
+DEFAULT_RETRY_DELAY_SECONDS: Final = 1.0  # the seed's `retryDelay` (1000 ms)
+BACKOFF_CAP_SECONDS: Final = 30.0  # the longest default backoff step (unless retry_delay is more)
+
+
+class PoolSettings(Protocol):
+    """What :meth:`PoolDefaults.from_config` reads of a ``PoolConfig`` (durations in ms)."""
+
+    @property
+    def timeout(self) -> int: ...
+
+    @property
+    def max_retries(self) -> int: ...
+
+    @property
+    def retry_delay(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class PoolDefaults:
+    """``attempts``: tries per provider (the first included) on a route without a retry block;
+    ``backoff_base_s``: the sleep before its first retry, doubling before each next one up to
+    :data:`BACKOFF_CAP_SECONDS` (full jitter); ``timeout_s``: one call's time when neither the
+    route's ``timeout`` nor the provider's own ``timeout`` is given."""
+
+    attempts: int = DEFAULT_MAX_RETRIES + 1
+    backoff_base_s: float = DEFAULT_RETRY_DELAY_SECONDS
+    timeout_s: float = DEFAULT_TIMEOUT_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"attempts must be at least 1 (got {self.attempts})")
+        if self.backoff_base_s < 0:
+            raise ValueError(f"backoff_base_s must be >= 0 (got {self.backoff_base_s})")
+        if self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be > 0 (got {self.timeout_s})")
+
+    @classmethod
+    def from_config(cls, config: PoolSettings) -> PoolDefaults:
+        """The defaults of a loaded ``PoolConfig``: ``max_retries + 1`` tries, ``retry_delay``
+        and ``timeout`` converted from ms to seconds."""
+        return cls(
+            attempts=config.max_retries + 1,
+            backoff_base_s=config.retry_delay / 1000.0,
+            timeout_s=config.timeout / 1000.0,
+        )
+
+    @property
+    def backoff_cap_s(self) -> float:
+        """The longest step: 30 s, or the first delay itself when that is longer."""
+        return max(BACKOFF_CAP_SECONDS, self.backoff_base_s)
+
+    @property
+    def jitter(self) -> str:
+        return "full"
+
+    def sleeps(self) -> tuple[float, ...]:
+        """The longest sleep before each retry on one provider (``attempts - 1`` of them)."""
+        cap = self.backoff_cap_s
+        return tuple(min(cap, self.backoff_base_s * 2**i) for i in range(self.attempts - 1))
+
+    def describe(self) -> str:
+        """One line for reports: ``4 tries, backoff 1s..30s full jitter, timeout 30s``."""
+        return (
+            f"{self.attempts} tr{'y' if self.attempts == 1 else 'ies'} per provider, "
+            f"backoff exponential {self.backoff_base_s:g}s..{self.backoff_cap_s:g}s jitter full, "
+            f"timeout {self.timeout_s:g}s"
+        )
