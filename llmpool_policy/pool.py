@@ -459,7 +459,7 @@ class LLMPool:
     ) -> PoolResponse:
         state = self._state  # this request's version, whatever reloads happen meanwhile
         rid = request_id if request_id is not None else f"req-{next(self._ids)}"
-        tokens = estimate_request_tokens(request)
+        tokens = estimate_request_tokens(request, exact=state.config.token_counting)
         routing = RoutingRequest(
             id=rid,
             model=model,

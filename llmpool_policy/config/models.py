@@ -190,6 +190,7 @@ class PoolConfig(BaseModel):
     max_retries: NonNegInt = 3
     retry_delay: NonNegInt = 1000  # ms
     check_interval: NonNegInt = 300000  # ms
+    token_counting: Annotated[bool, Strict()] = True  # False: the heuristic only, never tiktoken
     policy: Text | None = None
 
     _checksum: str = PrivateAttr(default="")

@@ -232,11 +232,12 @@ def _heuristic(text: str) -> int:
     return max(1, math.ceil(sum(r * f for r, f in zip(RATES, _features(text), strict=True))))
 
 
-def estimate_text_tokens(text: str) -> int:
-    """Tokens in a piece of text (tiktoken when available offline, else the heuristic)."""
+def estimate_text_tokens(text: str, *, exact: bool = True) -> int:
+    """Tokens in a piece of text (tiktoken when available offline, else the heuristic);
+    ``exact=False`` (the config's ``token_counting: false``) always takes the heuristic."""
     if not text:
         return 0
-    encoder = _encoder()
+    encoder = _encoder() if exact else None
     if encoder is not None:
         try:
             return encoder(text)
@@ -255,29 +256,30 @@ def estimate_image_tokens(image: ImagePart) -> int:
     return min(IMAGE_TOKENS_MAX, max(IMAGE_TOKENS_LOW, area))
 
 
-def _message_tokens(message: ChatMessage) -> int:
+def _message_tokens(message: ChatMessage, exact: bool) -> int:
     total = MESSAGE_OVERHEAD + (1 if message.name else 0)
     if isinstance(message.content, str):
-        total += estimate_text_tokens(message.content)
+        total += estimate_text_tokens(message.content, exact=exact)
     else:
         for part in message.content:
             if isinstance(part, ImagePart):
                 total += estimate_image_tokens(part)
             else:
-                total += estimate_text_tokens(part.text)
+                total += estimate_text_tokens(part.text, exact=exact)
     for call in message.tool_calls:
-        total += TOOL_OVERHEAD + estimate_text_tokens(call.name + call.arguments)
+        total += TOOL_OVERHEAD + estimate_text_tokens(call.name + call.arguments, exact=exact)
     return total
 
 
-def estimate_request_tokens(request: ChatRequest) -> int:
-    """Estimated input tokens of a whole request: messages, images and tool definitions."""
-    total = REPLY_PRIMING + sum(_message_tokens(m) for m in request.messages)
+def estimate_request_tokens(request: ChatRequest, *, exact: bool = True) -> int:
+    """Estimated input tokens of a whole request: messages, images and tool definitions.
+    ``exact=False`` never uses tiktoken (the config's ``token_counting: false``)."""
+    total = REPLY_PRIMING + sum(_message_tokens(m, exact) for m in request.messages)
     for tool in request.tools:
         schema = json.dumps(
             {"name": tool.name, "description": tool.description, "parameters": tool.parameters},
             separators=(",", ":"),
             default=str,
         )
-        total += TOOL_OVERHEAD + estimate_text_tokens(schema)
+        total += TOOL_OVERHEAD + estimate_text_tokens(schema, exact=exact)
     return total

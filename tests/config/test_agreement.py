@@ -90,7 +90,9 @@ _fields = sorted({*FULL_PROVIDER, "api_key", "unknown_key"})
         max_size=3,
     ),
     top=st.dictionaries(
-        st.sampled_from(["timeout", "max_retries", "retry_delay", "check_interval", "policy"]),
+        st.sampled_from(
+            ["timeout", "max_retries", "retry_delay", "check_interval", "token_counting", "policy"]
+        ),
         _json_scalars,
         max_size=2,
     ),

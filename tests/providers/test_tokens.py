@@ -139,6 +139,26 @@ def test_tiktoken_is_used_when_it_loads(monkeypatch: pytest.MonkeyPatch) -> None
     assert token_counter() == "tiktoken:o200k_base"
 
 
+def test_token_counting_off_never_calls_tiktoken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The config's `token_counting: false`: the calibrated heuristic, tiktoken never loaded."""
+    calls: list[str] = []
+
+    def encoder() -> object:
+        calls.append("loaded")
+        return lambda text: 7
+
+    monkeypatch.setattr(tokens, "_encoder", encoder)
+    text = "The quick brown fox jumps over the lazy dog. " * 10
+    cheap = tokens._heuristic(text)
+    assert cheap != 7
+    assert estimate_text_tokens(text, exact=False) == cheap and calls == []
+    request = ChatRequest(messages=(text_message("user", text),))
+    assert estimate_request_tokens(request, exact=False) == 3 + 3 + cheap
+    assert calls == []
+    assert estimate_request_tokens(request) == 3 + 3 + 7  # on: tiktoken's count
+    assert calls == ["loaded"]
+
+
 def test_a_failing_encoder_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(text: str) -> int:
         raise RuntimeError("boom")
