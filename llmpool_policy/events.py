@@ -22,6 +22,7 @@ EVENTS: Final[tuple[str, ...]] = (
     "breaker_opened",
     "breaker_closed",
     "providers_updated",
+    "debug",
 )
 
 Handler = Callable[[Mapping[str, Any]], object]
@@ -39,6 +40,10 @@ class EventBus:
     def off(self, name: str, handler: Handler) -> None:
         if handler in self._handlers.get(name, []):
             self._handlers[name].remove(handler)
+
+    def wants(self, name: str) -> bool:
+        """Whether anyone listens (so a payload is built only when it will be read)."""
+        return bool(self._handlers.get(name))
 
     def emit(self, name: str, payload: Mapping[str, Any]) -> None:
         """Call every handler; one that raises is logged and the rest still run."""

@@ -187,10 +187,19 @@ class LLMPool:
         self._policy_arg = policy
         self._state = self._build(loaded, policy)
         self._apply(self._state)
-        interval = check_interval
-        if interval is None:
-            interval = loaded.check_interval / 1000.0 if self._source is not None else 0.0
-        self._interval = interval
+        self._interval_arg = check_interval
+
+    @property
+    def _interval(self) -> float:
+        """Seconds between reload checks: the argument, else the running config's
+        ``check_interval`` (so a reload that changes it takes effect), 0 for a ``PoolConfig``."""
+        if self._interval_arg is not None:
+            return self._interval_arg
+        return self._state.config.check_interval / 1000.0 if self._source is not None else 0.0
+
+    def _debug(self, message: str, **fields: Any) -> None:
+        if self._events.wants("debug"):
+            self._events.emit("debug", {"message": message, **fields})
 
     # ---- versions of config and policy ---------------------------------------------------------
 
@@ -255,6 +264,7 @@ class LLMPool:
                 text = await asyncio.to_thread(path.read_text, encoding="utf-8")
                 policy_changed = hashlib.sha256(text.encode()).hexdigest() != old.policy_digest
             if not config_changed and not policy_changed:
+                self._debug("reload check: nothing changed", source=self._source_name())
                 return False
             new = await asyncio.to_thread(self._build, config, self._policy_arg)
         except (ConfigurationError, PolicyError) as exc:
@@ -280,9 +290,16 @@ class LLMPool:
             )
         return True
 
+    def _source_name(self) -> str:
+        return self._source.name if self._source is not None else "<PoolConfig>"
+
     async def _watch(self) -> None:
         while not self._closed:
-            await self._sleep(self._interval)
+            interval = self._interval
+            if interval <= 0:  # a reload turned polling off
+                self._watcher = None
+                return
+            await self._sleep(interval)
             if self._closed:
                 return
             try:
@@ -478,6 +495,13 @@ class LLMPool:
         decision = state.policy.decide(
             routing, self._registry.snapshot(), raise_if_unroutable=False
         )
+        if self._events.wants("debug"):
+            self._debug(
+                f"request {rid}: route {decision.route}",
+                request_id=rid, route=decision.route, input_tokens=tokens,
+                plan=[a.provider for a in decision.attempts],
+                excluded=dict(decision.excluded),
+            )  # fmt: skip
         executor = Executor(decision, now=self._clock.now())
         while True:
             action = executor.next_action(self._clock.now())
@@ -500,6 +524,8 @@ class LLMPool:
                 error.decision = decision  # type: ignore[attr-defined]
                 raise error
             if isinstance(action, Sleep):
+                self._debug(f"request {rid}: backoff {action.seconds:.3f}s", request_id=rid,
+                            seconds=action.seconds)  # fmt: skip
                 await self._sleep(action.seconds)
                 continue
             try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .._gc import paused_gc
 from ..diagnostics import Diagnostic, Severity, Span, sort_diagnostics
 from ..syntax import ast
 from .bounds import PolicyBounds, compute_bounds
@@ -105,12 +106,13 @@ def check(
     """Check a parsed policy, optionally against the providers of a config and its pool
     settings (``defaults``; None: the seed's, see :class:`PoolDefaults`)."""
     pool = defaults if defaults is not None else PoolDefaults()
-    symbols = build_symbols(policy, providers)
-    ctx = Context(policy, symbols, policy.path, pool)
-    found: list[Diagnostic] = []
-    for _codes, fn in RULES:
-        found.extend(fn(ctx))
-    return CheckedPolicy(policy, symbols, ctx.bounds, tuple(sort_diagnostics(found)), pool)
+    with paused_gc():  # like the parse: many small acyclic objects (see _gc.py)
+        symbols = build_symbols(policy, providers)
+        ctx = Context(policy, symbols, policy.path, pool)
+        found: list[Diagnostic] = []
+        for _codes, fn in RULES:
+            found.extend(fn(ctx))
+        return CheckedPolicy(policy, symbols, ctx.bounds, tuple(sort_diagnostics(found)), pool)
 
 
 # ---- helpers ---------------------------------------------------------------------------------
