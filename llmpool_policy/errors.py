@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from .diagnostics import Diagnostic, render_short
 
 __all__ = [
+    "ERROR_CLASSES",
     "BudgetExceededError",
     "ConfigurationError",
     "DeadlineExceededError",
@@ -21,6 +22,25 @@ __all__ = [
     "ProviderError",
     "RateLimitError",
 ]
+
+
+# The error classes shared by the policy language, the executor, the metrics and traces. One
+# definition: the checker, the metrics windows and the provider adapters all read this tuple.
+ERROR_CLASSES: tuple[str, ...] = (
+    "rate_limited",
+    "overloaded",
+    "server_error",
+    "timeout",
+    "connection",
+    "bad_request",
+    "auth",
+    "not_found",
+    "context_window",
+    "content_policy",
+    "invalid_response",
+    "budget_exceeded",
+    "cancelled",
+)
 
 
 class LLMPoolError(Exception):

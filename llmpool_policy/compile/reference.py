@@ -29,8 +29,7 @@ Rules, in order:
 from __future__ import annotations
 
 import hashlib
-import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..decision import (
@@ -46,26 +45,16 @@ from ..decision import (
 from ..metrics.snapshot import MetricsSnapshot, ProviderView
 from ..request import RoutingRequest
 from ..semantics.signals import Scope, lookup
+from ..semantics.static_eval import ARITH, COMPARE
 from ..syntax import ast
 from .spec import PolicySpec, RouteSpec, provider_timeout
 from .values import estimated_cost, live_value, request_value
 
 __all__ = ["draw", "reference_decide"]
 
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq,
-    "!=": operator.ne,
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-_ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add,
-    "-": operator.sub,
-    "*": operator.mul,
-    "/": operator.truediv,
-}
+# The operators mean the same here as when selectors are resolved at check time.
+_COMPARE = COMPARE
+_ARITH = ARITH
 
 
 def draw(route: str, key: str) -> float:

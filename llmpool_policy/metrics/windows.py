@@ -23,6 +23,8 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from ..errors import ERROR_CLASSES
+
 __all__ = [
     "DEFAULT_TIERS",
     "ERROR_CLASSES",
@@ -32,23 +34,6 @@ __all__ = [
     "WindowCounts",
 ]
 
-# The error classes of the policy language (llmpool_policy.semantics.signals.ERROR_CLASSES, kept
-# in step by a test; metrics sits below semantics and does not import it).
-ERROR_CLASSES: tuple[str, ...] = (
-    "rate_limited",
-    "overloaded",
-    "server_error",
-    "timeout",
-    "connection",
-    "bad_request",
-    "auth",
-    "not_found",
-    "context_window",
-    "content_policy",
-    "invalid_response",
-    "budget_exceeded",
-    "cancelled",
-)
 CLASS_INDEX: dict[str, int] = {name: i for i, name in enumerate(ERROR_CLASSES)}
 CANCELLED = CLASS_INDEX["cancelled"]
 _NO_BUCKET = -(1 << 62)

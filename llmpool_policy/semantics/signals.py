@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from ..errors import ERROR_CLASSES
 from . import types as t
 
 __all__ = ["DEFAULT_WINDOW_SECONDS", "ERROR_CLASSES", "Scope", "Signal", "lookup", "names_in_scope"]
@@ -31,21 +32,6 @@ class Signal:
 
 DEFAULT_WINDOW_SECONDS = 300.0
 
-ERROR_CLASSES: tuple[str, ...] = (
-    "rate_limited",
-    "overloaded",
-    "server_error",
-    "timeout",
-    "connection",
-    "bad_request",
-    "auth",
-    "not_found",
-    "context_window",
-    "content_policy",
-    "invalid_response",
-    "budget_exceeded",
-    "cancelled",
-)
 
 # Errors caused by the request itself: retrying or failing over cannot fix them.
 CLIENT_ERROR_CLASSES: frozenset[str] = frozenset(

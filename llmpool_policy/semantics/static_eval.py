@@ -27,7 +27,7 @@ def literal_value(lit: ast.Literal) -> object:
     return lit.value
 
 
-_COMPARE: dict[str, Callable[[Any, Any], Any]] = {
+COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
     "!=": operator.ne,
     "<": operator.lt,
@@ -35,7 +35,7 @@ _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-_ARITH: dict[str, Callable[[float, float], float]] = {
+ARITH: dict[str, Callable[[float, float], float]] = {
     "+": operator.add,
     "-": operator.sub,
     "*": operator.mul,
@@ -78,13 +78,13 @@ def evaluate(expr: ast.Expr, attributes: Mapping[str, object]) -> object:
         found = left in right  # type: ignore[operator]
         return found if op == "in" else not found
     if left is None or right is None:
-        return False if op in _COMPARE else None
-    if op in _COMPARE:
+        return False if op in COMPARE else None
+    if op in COMPARE:
         try:
-            return bool(_COMPARE[op](left, right))
+            return bool(COMPARE[op](left, right))
         except TypeError:
             return False
     try:
-        return _ARITH[op](left, right)  # type: ignore[arg-type]
+        return ARITH[op](left, right)  # type: ignore[arg-type]
     except (TypeError, ZeroDivisionError):
         return None
