@@ -140,19 +140,26 @@ _LATENCY = {
 }
 
 
-def is_request_only(expr: ast.Expr) -> bool:
+def reads_only(expr: ast.Expr, scope: Scope) -> bool:
+    """Whether ``expr`` reads nothing but literals and signals of ``scope`` (metric calls are
+    live, so never): request-only parts are hoisted per request, static-only parts are fixed
+    per provider at compile time."""
     if isinstance(expr, ast.Literal):
         return True
     if isinstance(expr, ast.Path):
         signal = lookup(expr.dotted)
-        return signal is not None and signal.scope is Scope.REQUEST
+        return signal is not None and signal.scope is scope
     if isinstance(expr, ast.Call):
         return False
     if isinstance(expr, ast.ListExpr):
-        return all(is_request_only(i) for i in expr.items)
+        return all(reads_only(i, scope) for i in expr.items)
     if isinstance(expr, ast.Unary):
-        return is_request_only(expr.operand)
-    return is_request_only(expr.left) and is_request_only(expr.right)
+        return reads_only(expr.operand, scope)
+    return reads_only(expr.left, scope) and reads_only(expr.right, scope)
+
+
+def is_request_only(expr: ast.Expr) -> bool:
+    return reads_only(expr, Scope.REQUEST)
 
 
 def _live(name: str, window: float | None) -> str:

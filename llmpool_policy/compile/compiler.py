@@ -17,10 +17,10 @@ from ..decision import CandidateTrace, PlannedAttempt, RoutePlan, SplitDraw
 from ..request import RoutingRequest
 from ..semantics import CheckedPolicy, ProviderFacts
 from ..semantics import types as t
-from ..semantics.signals import Scope, lookup
+from ..semantics.signals import Scope
 from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
-from .codegen import HELPERS, ExprCompiler, reads_untyped
+from .codegen import HELPERS, ExprCompiler, reads_only, reads_untyped
 from .reference import _Env, draw, evaluate
 from .spec import BudgetSpec, PolicySpec, RouteSpec, build_spec, provider_timeout
 
@@ -326,20 +326,9 @@ def _uses_cost(route: RouteSpec) -> bool:
 
 
 def _static_only(expr: ast.Expr) -> bool:
-    """Reads only literals and provider attributes: its value per provider is fixed at compile
-    time (``order by priority`` costs nothing per request)."""
-    if isinstance(expr, ast.Literal):
-        return True
-    if isinstance(expr, ast.Path):
-        signal = lookup(expr.dotted)
-        return signal is not None and signal.scope is Scope.STATIC
-    if isinstance(expr, ast.Call):
-        return False
-    if isinstance(expr, ast.ListExpr):
-        return all(_static_only(i) for i in expr.items)
-    if isinstance(expr, ast.Unary):
-        return _static_only(expr.operand)
-    return _static_only(expr.left) and _static_only(expr.right)
+    """Its value per provider is fixed at compile time (``order by priority`` costs nothing per
+    request)."""
+    return reads_only(expr, Scope.STATIC)
 
 
 def _static_keys(route: RouteSpec, attrs: Mapping[str, object]) -> tuple[Any, ...]:
