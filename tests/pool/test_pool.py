@@ -101,7 +101,6 @@ def test_each_wire_format_answers(h: Harness) -> None:
     for i, kind in enumerate(("openai", "anthropic", "cohere")):
         h.emulator.add(f"{kind}-p", kind, config={"priority": i + 1})
     h.config()
-    policy = h.policy('policy "t"\nroute d { use all order by priority failover off }')
 
     async def body(pool: LLMPool) -> list[str]:
         names = []
