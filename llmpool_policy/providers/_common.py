@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from ..config.models import ProviderConfig
-from ..messages import ChatRequest, ChatResponse
+from ..messages import ChatRequest, ChatResponse, ImagePart, TextPart, Tool, ToolCall
 from .base import (
     ErrorClass,
     ProviderFailure,
@@ -244,3 +244,43 @@ def response_names(provider: ProviderConfig | None) -> tuple[str, str]:
     if provider is None:
         return "", ""
     return provider.name, provider.model
+
+
+# ---- the OpenAI-style shapes Cohere chat v2 shares ------------------------------------------
+
+
+def function_tools(tools: tuple[Tool, ...]) -> list[dict[str, Any]]:
+    """Tool definitions as ``{"type": "function", "function": {...}}`` entries."""
+    return [
+        {
+            "type": "function",
+            "function": {
+                "name": tool.name,
+                **({"description": tool.description} if tool.description else {}),
+                "parameters": dict(tool.parameters),
+            },
+        }
+        for tool in tools
+    ]
+
+
+def function_tool_calls(calls: tuple[ToolCall, ...]) -> list[dict[str, Any]]:
+    """An assistant turn's tool calls, as sent back in the conversation."""
+    return [
+        {
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": call.arguments},
+        }
+        for call in calls
+    ]
+
+
+def content_part(part: TextPart | ImagePart) -> dict[str, Any]:
+    """A text or ``image_url`` content part (data URLs keep their real media type)."""
+    if isinstance(part, TextPart):
+        return {"type": "text", "text": part.text}
+    image: dict[str, Any] = {"url": part.as_url()}
+    if part.detail is not None:
+        image["detail"] = part.detail
+    return {"type": "image_url", "image_url": image}

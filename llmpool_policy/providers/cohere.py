@@ -13,17 +13,20 @@ from __future__ import annotations
 from typing import Any, Final
 
 from ..config.models import ProviderConfig
-from ..messages import ChatMessage, ChatRequest, ChatResponse, ImagePart, TextPart, ToolCall, Usage
+from ..messages import ChatMessage, ChatRequest, ChatResponse, ToolCall, Usage
 from ._common import (
     Failed,
     Invalid,
     JSONAdapter,
     base_headers,
     check_capabilities,
+    content_part,
     count,
     effective_max_tokens,
     effective_temperature,
     field,
+    function_tool_calls,
+    function_tools,
     optional,
     response_names,
     timeout_s,
@@ -74,17 +77,7 @@ class CohereAdapter(JSONAdapter):
         if request.stop:
             body["stop_sequences"] = list(request.stop)
         if request.tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": tool.name,
-                        **({"description": tool.description} if tool.description else {}),
-                        "parameters": dict(tool.parameters),
-                    },
-                }
-                for tool in request.tools
-            ]
+            body["tools"] = function_tools(request.tools)
         if request.tool_choice in ("required", "none"):
             body["tool_choice"] = request.tool_choice.upper()
         elif request.tool_choice not in (None, "auto"):
@@ -169,29 +162,13 @@ class CohereAdapter(JSONAdapter):
 def _message(message: ChatMessage) -> dict[str, Any]:
     out: dict[str, Any] = {"role": message.role}
     if message.role == "user" and isinstance(message.content, tuple) and message.images:
-        out["content"] = [_part(part) for part in message.content]
+        out["content"] = [content_part(part) for part in message.content]
     else:
         out["content"] = message.text
     if message.tool_calls:
-        out["tool_calls"] = [
-            {
-                "id": call.id,
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments},
-            }
-            for call in message.tool_calls
-        ]
+        out["tool_calls"] = function_tool_calls(message.tool_calls)
         if not message.text:
             del out["content"]
     if message.tool_call_id is not None:
         out["tool_call_id"] = message.tool_call_id
     return out
-
-
-def _part(part: TextPart | ImagePart) -> dict[str, Any]:
-    if isinstance(part, TextPart):
-        return {"type": "text", "text": part.text}
-    image: dict[str, Any] = {"url": part.as_url()}
-    if part.detail is not None:
-        image["detail"] = part.detail
-    return {"type": "image_url", "image_url": image}
