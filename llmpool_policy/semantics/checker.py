@@ -247,43 +247,50 @@ def provider_references(ctx: Context) -> Iterator[Diagnostic]:
                     )
 
 
+def _unknown(
+    ctx: Context,
+    code: str,
+    noun: str,
+    name: ast.Name,
+    known: Mapping[str, object],
+    hint: str | None,
+) -> Iterator[Diagnostic]:
+    if name.value not in known:
+        yield ctx.error(
+            code,
+            f"unknown {noun} '{name.value}'",
+            name.span,
+            help=did_you_mean(name.value, known) or hint,
+        )
+
+
 @rule("E103", "E104", "E105")
 def declaration_references(ctx: Context) -> Iterator[Diagnostic]:
     symbols = ctx.symbols
     for _route, stmt in _route_stmts(ctx):
-        if isinstance(stmt, ast.RetryRef) and stmt.name.value not in symbols.retries:
-            yield ctx.error(
+        if isinstance(stmt, ast.RetryRef):
+            yield from _unknown(
+                ctx,
                 "E103",
-                f"unknown retry policy '{stmt.name.value}'",
-                stmt.name.span,
-                help=did_you_mean(stmt.name.value, symbols.retries)
-                or "declare it with `retry NAME { ... }` or write the block inline",
+                "retry policy",
+                stmt.name,
+                symbols.retries,
+                "declare it with `retry NAME { ... }` or write the block inline",
             )
-        elif isinstance(stmt, ast.BreakerRef) and stmt.name.value not in symbols.breakers:
-            yield ctx.error(
+        elif isinstance(stmt, ast.BreakerRef):
+            yield from _unknown(
+                ctx,
                 "E104",
-                f"unknown breaker '{stmt.name.value}'",
-                stmt.name.span,
-                help=did_you_mean(stmt.name.value, symbols.breakers)
-                or "declare it with `breaker NAME { ... }`",
+                "breaker",
+                stmt.name,
+                symbols.breakers,
+                "declare it with `breaker NAME { ... }`",
             )
-        elif isinstance(stmt, ast.Fallback) and stmt.route.value not in symbols.routes:
-            yield ctx.error(
-                "E105",
-                f"unknown route '{stmt.route.value}'",
-                stmt.route.span,
-                help=did_you_mean(stmt.route.value, symbols.routes),
-            )
+        elif isinstance(stmt, ast.Fallback):
+            yield from _unknown(ctx, "E105", "route", stmt.route, symbols.routes, None)
     for budget in symbols.budgets.values():
         if isinstance(budget.breach, ast.BreachFallback):
-            target = budget.breach.route
-            if target.value not in symbols.routes:
-                yield ctx.error(
-                    "E105",
-                    f"unknown route '{target.value}'",
-                    target.span,
-                    help=did_you_mean(target.value, symbols.routes),
-                )
+            yield from _unknown(ctx, "E105", "route", budget.breach.route, symbols.routes, None)
 
 
 @rule("E108", "E306", "W105")
