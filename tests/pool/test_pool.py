@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +22,7 @@ from llmpool_policy.messages import image_message, text_message
 from llmpool_policy.metrics import ManualClock
 from llmpool_policy.pool import LLMPool
 
-MARKER = "sk-MARKER-never-printed-0123456789"
-PNG = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
-    "hgGAWjR9awAAAABJRU5ErkJggg=="
-)
+from .harness import MARKER, PNG, PoolHarness
 
 
 @pytest.fixture
@@ -34,21 +30,7 @@ def emulator_clock() -> ManualClock:
     return ManualClock(0.0)
 
 
-class Harness:
-    """A pool on a virtual clock: every sleep advances the clock instead of waiting."""
-
-    def __init__(self, emulator: Emulator, tmp: Path, clock: ManualClock) -> None:
-        self.emulator = emulator
-        self.tmp = tmp
-        self.clock = clock
-        self.sleeps: list[float] = []
-        self.events: list[tuple[str, Mapping[str, Any]]] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.clock.advance(seconds)
-        await asyncio.sleep(0)
-
+class Harness(PoolHarness):
     def config(self, overrides: Mapping[str, Mapping[str, object]] | None = None) -> Path:
         return self.emulator.write_config(self.tmp / "config.json", overrides)
 
@@ -56,35 +38,6 @@ class Harness:
         path = self.tmp / "p.policy"
         path.write_text(text)
         return path
-
-    def pool(self, policy: Path | None = None, **kw: Any) -> LLMPool:
-        pool = LLMPool(
-            str(self.tmp / "config.json"),
-            None if policy is None else str(policy),
-            clock=self.clock,
-            sleep=self.sleep,
-            check_interval=0,
-            **kw,
-        )
-        for name in (
-            "request_success",
-            "request_error",
-            "breaker_opened",
-            "breaker_closed",
-            "config_changed",
-            "policy_changed",
-            "reload_failed",
-            "providers_updated",
-        ):
-            pool.on(name, lambda payload, name=name: self.events.append((name, payload)))  # type: ignore[misc]
-        return pool
-
-    def run(self, policy: Path | None, body: Callable[[LLMPool], Awaitable[Any]], **kw: Any) -> Any:
-        async def main() -> Any:
-            async with self.pool(policy, **kw) as pool:
-                return await body(pool)
-
-        return asyncio.run(main())
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
@@ -71,14 +71,9 @@ from llmpool_policy.metrics import ManualClock
 from llmpool_policy.pool import LLMPool
 from llmpool_policy.providers import tokens
 
+from .harness import PNG, PoolHarness
+
 MARKER = "sk-MARKER-seed-contract-0123456789"
-PNG = (
-    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwAD"
-    "hgGAWjR9awAAAABJRU5ErkJggg=="
-)
-EVENT_NAMES = ("request_success", "request_error", "breaker_opened", "breaker_closed",
-               "config_changed", "policy_changed", "reload_failed", "providers_updated",
-               "debug")  # fmt: skip
 
 
 @pytest.fixture
@@ -86,20 +81,8 @@ def emulator_clock() -> ManualClock:
     return ManualClock(0.0)
 
 
-class Rig:
-    """A pool on the emulator's virtual clock: sleeps advance it and are recorded."""
-
-    def __init__(self, emulator: Emulator, tmp: Path, clock: ManualClock) -> None:
-        self.emulator = emulator
-        self.tmp = tmp
-        self.clock = clock
-        self.sleeps: list[float] = []
-        self.events: list[tuple[str, Mapping[str, Any]]] = []
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.clock.advance(seconds)
-        await asyncio.sleep(0)
+class Rig(PoolHarness):
+    """A pool on the emulator's virtual clock; config() takes pool-level settings."""
 
     def config(self, **pool: object) -> Path:
         document = {**self.emulator.config_document(), **pool}
@@ -111,17 +94,6 @@ class Rig:
         path = self.tmp / "p.policy"
         path.write_text('policy "t"\n' + text)
         return path
-
-    def pool(self, policy: Path | None = None, **kw: Any) -> LLMPool:
-        kw.setdefault("check_interval", 0)
-        pool = LLMPool(str(self.tmp / "config.json"), None if policy is None else str(policy),
-                       clock=self.clock, sleep=self.sleep, **kw)  # fmt: skip
-        for name in EVENT_NAMES:
-            pool.on(name, lambda p, name=name: self.events.append((name, p)))  # type: ignore[misc]
-        return pool
-
-    def named(self, name: str) -> list[Mapping[str, Any]]:
-        return [p for n, p in self.events if n == name]
 
 
 @pytest.fixture
@@ -472,8 +444,7 @@ def test_remote_config_is_polled_and_hot_reloaded(rig: Rig, config_url: str) -> 
 
     async def main() -> None:
         pool = LLMPool(config_url, clock=rig.clock, sleep=stepped_sleep)  # check_interval: config's
-        for name in EVENT_NAMES:
-            pool.on(name, lambda p, name=name: rig.events.append((name, p)))  # type: ignore[misc]
+        rig.listen(pool)
         async with pool:
             assert (await pool.chat(hi(), max_tokens=5)).provider == "a"
             await _until(lambda: waits == [1.0], "the first poll wait")
