@@ -54,6 +54,13 @@ class LatencyProfile:
         if self.tokens_per_s <= 0:
             raise ValueError("tokens_per_s must be > 0")
 
+    @property
+    def mu_sigma(self) -> tuple[float, float]:
+        """The lognormal's parameters (mu -inf for a zero profile)."""
+        if self.ttft_p50 == 0:
+            return -math.inf, 0.0
+        return math.log(self.ttft_p50), math.log(self.ttft_p95 / self.ttft_p50) / _Z95
+
     def sample_ttft(self, rng: random.Random) -> float:
         if self.ttft_p50 == 0:
             return 0.0

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from ..config import PoolConfig, ProviderConfig
+from ..emulator.profiles import DEFAULT_PROFILE_FOR_TYPE, PROFILES, LatencyProfile
 from .traffic import TrafficRecord
 
 __all__ = [
@@ -36,7 +37,6 @@ __all__ = [
     "model_from_json",
 ]
 
-_Z95: Final = 1.6448536269514722
 
 # The HTTP status a simulated error of each class answers with (None: no response at all).
 ERROR_STATUS: Final[Mapping[str, int | None]] = {
@@ -54,51 +54,13 @@ ERROR_STATUS: Final[Mapping[str, int | None]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class LatencyModel:
-    """TTFT lognormal(p50, p95) seconds, then ``tokens_per_s`` for the output."""
+# The measured latency profiles are the emulator's (one table, with its sources): a simulated
+# provider and an emulated one of the same type answer alike.
+LatencyModel = LatencyProfile
 
-    ttft_p50: float
-    ttft_p95: float
-    tokens_per_s: float
-    source: str = "custom"
-
-    def __post_init__(self) -> None:
-        if self.ttft_p50 < 0 or self.ttft_p95 < self.ttft_p50:
-            raise ValueError("need 0 <= ttft_p50 <= ttft_p95")
-        if self.tokens_per_s <= 0:
-            raise ValueError("tokens_per_s must be > 0")
-
-    @property
-    def mu_sigma(self) -> tuple[float, float]:
-        if self.ttft_p50 == 0:
-            return -math.inf, 0.0
-        return math.log(self.ttft_p50), math.log(self.ttft_p95 / self.ttft_p50) / _Z95
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "ttft_p50": self.ttft_p50,
-            "ttft_p95": self.ttft_p95,
-            "tokens_per_s": self.tokens_per_s,
-            "source": self.source,
-        }
-
-
-_LLMPERF: Final = "llmperf-leaderboard-2023 summary/{}.json (ray-project, Apache-2.0)"
-_FASTEST: Final = "thefastest-ai-2024-05 latest.json {} (Fixie.ai, MIT)"
-
-# Provider type -> measured default (the emulator's DEFAULT_PROFILE_FOR_TYPE, same numbers).
+# Provider type -> measured default.
 DEFAULT_LATENCY: Final[Mapping[str, LatencyModel]] = {
-    "openai": LatencyModel(0.4768, 0.5860, 79.3, _FASTEST.format("openai/gpt-3.5-turbo-0125")),
-    "openai-compatible": LatencyModel(
-        0.4768, 0.5860, 79.3, _FASTEST.format("openai/gpt-3.5-turbo-0125")
-    ),
-    "anthropic": LatencyModel(
-        0.3695, 0.4354, 223.4, _FASTEST.format("anthropic/claude-3-haiku-20240307")
-    ),
-    "cohere": LatencyModel(0.1235, 0.1765, 91.0, _FASTEST.format("cohere/command-r")),
-    "groq": LatencyModel(0.2219, 0.3037, 187.9, _LLMPERF.format("groq_70b")),
-    "together": LatencyModel(0.6353, 0.7701, 65.2, _LLMPERF.format("together_70b")),
+    kind: PROFILES[name] for kind, name in DEFAULT_PROFILE_FOR_TYPE.items()
 }
 
 
