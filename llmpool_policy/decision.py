@@ -291,14 +291,14 @@ class Decision:
         for plan in self.plans:
             for a in plan.attempts:
                 n += 1
-                backoff = ", ".join(_seconds(d) for d in a.backoff_s) or "none"
+                backoff = ", ".join(format_duration(d) for d in a.backoff_s) or "none"
                 lines.append(
                     f"    {n}. {a.provider} via {plan.route}: {a.tries} tr"
-                    f"{'y' if a.tries == 1 else 'ies'}, timeout {_seconds(a.timeout_s)}, "
+                    f"{'y' if a.tries == 1 else 'ies'}, timeout {format_duration(a.timeout_s)}, "
                     f"backoff {backoff}"
                 )
         limits = [
-            f"deadline {_seconds(self.deadline_s)}" if self.deadline_s is not None else None,
+            f"deadline {format_duration(self.deadline_s)}" if self.deadline_s is not None else None,
             f"max attempts {self.max_attempts}" if self.max_attempts is not None else None,
             f"max cost ${self.max_cost:g}" if self.max_cost is not None else None,
         ]
@@ -335,7 +335,8 @@ def _values(values: tuple[tuple[str, Any], ...]) -> str:
     return " [" + ", ".join(f"{k}={_show(v)}" for k, v in values) + "]"
 
 
-def _seconds(value: float | None) -> str:
+def format_duration(value: float | None) -> str:
+    """Seconds as people read them in a plan: ``500ms``, ``30s``; ``none`` for no value."""
     if value is None:
         return "none"
     if value < 1:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..decision import Decision
+from ..decision import Decision, format_duration
 
 __all__ = ["render_decision"]
 
@@ -28,7 +28,7 @@ def render_decision(decision: Decision) -> str:
             n += 1
             lines.append(
                 f"  {n}. {a.provider} via {plan.route} ({a.tries} "
-                f"{'try' if a.tries == 1 else 'tries'}, timeout {_seconds(a.timeout_s)})"
+                f"{'try' if a.tries == 1 else 'tries'}, timeout {format_duration(a.timeout_s)})"
             )
     if n == 0:
         lines.append("  (empty: no provider available)" if decision.denied is None else "  (none)")
@@ -57,7 +57,9 @@ def render_decision(decision: Decision) -> str:
                     f"budget {b.budget}{who}: ${b.spent:.2f} of ${b.amount:.2f} -> {b.action}"
                 )
     limits = [
-        f"deadline {_seconds(decision.deadline_s)}" if decision.deadline_s is not None else "",
+        f"deadline {format_duration(decision.deadline_s)}"
+        if decision.deadline_s is not None
+        else "",
         f"max attempts {decision.max_attempts}" if decision.max_attempts is not None else "",
         f"max cost ${decision.max_cost:g}" if decision.max_cost is not None else "",
     ]
@@ -81,11 +83,3 @@ def _values(values: tuple[tuple[str, Any], ...], reason: str) -> str:
     if not values:
         return ""
     return " [" + ", ".join(f"{k}={_show(v)}" for k, v in values) + "]"
-
-
-def _seconds(value: float | None) -> str:
-    if value is None:
-        return "none"
-    if value < 1:
-        return f"{value * 1000:g}ms"
-    return f"{value:g}s"
