@@ -85,22 +85,33 @@ def pin() -> str:
 
 
 def measure(
-    what: str, call: Callable[[int], object], runs: int, target: str = "", rounds: int = 5
+    what: str,
+    call: Callable[[int], object],
+    runs: int,
+    target: str = "",
+    rounds: int = 5,
+    before: Callable[[int], object] | None = None,
 ) -> Row:
-    """Time ``call(i)`` alone, ``runs`` times in all, in ``rounds`` rounds after a warm-up.
+    """Time ``call(i)`` alone, ``runs`` times in all, in ``rounds`` rounds after a warm-up;
+    ``before(i)``, if given, runs before each call, untimed (traffic between decisions).
 
     The machine is shared, so a round can be slowed by other work: the median reported is that
     of the quietest round (as ``timeit`` takes the best repeat), next to the median of all calls;
     p99 and min are over all calls."""
-    for i in range(max(100, runs // 10)):
+    warm = max(100, runs // 10)
+    for i in range(warm):
+        if before is not None:
+            before(i)
         call(i)
     clock = time.perf_counter_ns
     per_round = max(1, runs // rounds)
     medians: list[float] = []
     every: list[int] = []
-    for _ in range(rounds):
+    for r in range(rounds):
         samples = [0] * per_round
         for i in range(per_round):
+            if before is not None:
+                before(warm + r * per_round + i)
             t0 = clock()
             call(i)
             samples[i] = clock() - t0
@@ -308,6 +319,52 @@ def bench_default(runs: int) -> dict[str, Row]:
         ),
         "snapshot": measure("    of which: registry.snapshot() alone", lambda i: snap(), runs),
     }
+    # A busy pool: traffic between decisions, so the memo of per-provider results (kept under
+    # each provider's stamp) holds only for the providers nothing happened to.
+    # (limits high enough for the extra traffic; no provider exhausted)
+    busy = live_registry(
+        names, rpm=100_000, rpd=10_000_000, tpm=100_000_000, per_second=5, broken=names[3],
+        exhausted=None,
+    )  # fmt: skip
+    busy_clock = busy.clock
+    assert isinstance(busy_clock, m.ManualClock)
+    metrics = [busy.provider(n) for n in names]
+
+    def finish(p: m.ProviderMetrics) -> None:
+        attempt = p.on_dispatch(400, enforce=False)
+        assert isinstance(attempt, m.Attempt)
+        attempt.complete(None, 0.8, 350, 0.002)
+
+    def one_changed(i: int) -> None:  # 500 decisions a second; one attempt finished between
+        busy_clock.advance(0.002)
+        finish(metrics[i % len(metrics)])
+
+    def all_changed(i: int) -> None:  # every provider changed: no memo hit at all
+        busy_clock.advance(0.002)
+        for p in metrics:
+            finish(p)
+
+    busy_snap = busy.snapshot
+    rows["busy"] = measure(
+        "(a) default, live, busy: 1 provider changed per decision",
+        lambda i: decide(reqs[i & mask], busy_snap()),
+        runs,
+        "median <= 10 µs, p99 <= 50 µs",
+        before=one_changed,
+    )
+    rows["busy_trace"] = measure(
+        "(a) default, live, busy: 1 provider changed, trace on",
+        lambda i: decide(reqs[i & mask], busy_snap(), trace=True),
+        runs,
+        "<= 3x trace off",
+        before=one_changed,
+    )
+    rows["churn"] = measure(
+        "(a) default, live, all 10 providers changed per decision",
+        lambda i: decide(reqs[i & mask], busy_snap()),
+        max(1000, runs // 4),
+        before=all_changed,
+    )
     # the same pool 10 s later with no attempt finished since: no latency summary is current,
     # so every latency read merges the window's histograms (a quiet pool's worst case)
     clock = reg.clock
@@ -521,6 +578,8 @@ def verdict(row: Row, ours: dict[str, Row]) -> str:
         ok = row.median_us <= 10 and row.p99_us <= 50
     elif row.target.startswith("<= 3x"):
         base = ours[row.what.split(",")[1].strip().split()[0]]  # "live" / "StaticSnapshot"
+        if "busy" in row.what:
+            base = ours["busy"]
         return f"{row.median_us / base.median_us:.1f}x: " + (
             "met" if row.median_us <= 3 * base.median_us else "NOT met"
         )
@@ -550,7 +609,7 @@ def main() -> int:
     default = bench_default(args.runs)
     generated = bench_generated(args.runs)
     update = bench_update()
-    base = {"live": default["live"], "StaticSnapshot": default["static"]}
+    base = {"live": default["live"], "StaticSnapshot": default["static"], "busy": default["busy"]}
 
     rows = [*default.values(), *generated.values(), update]
     print(

@@ -194,6 +194,10 @@ class Decision:
 
     def raise_if_unroutable(self) -> Decision:
         """Raise the typed no-provider error listing why each provider was excluded."""
+        if self.denied is None:
+            for plan in self.plans:  # (a loop, not any(): this runs on every decision)
+                if plan.attempts:
+                    return self
         if self.denied is not None:
             from .errors import BudgetExceededError
 

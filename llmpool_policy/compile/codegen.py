@@ -158,6 +158,41 @@ def reads_only(expr: ast.Expr, scope: Scope) -> bool:
     return reads_only(expr.left, scope) and reads_only(expr.right, scope)
 
 
+def reads_request(expr: ast.Expr) -> bool:
+    """Whether ``expr`` reads anything of the request: a ``request.*`` field, or the estimated
+    cost (a live signal, but computed from the request's tokens)."""
+    if isinstance(expr, ast.Literal | ast.Call):
+        return False
+    if isinstance(expr, ast.Path):
+        signal = lookup(expr.dotted)
+        return signal is not None and (
+            signal.scope is Scope.REQUEST or signal.name in ("cost", "estimated_cost")
+        )
+    if isinstance(expr, ast.ListExpr):
+        return any(reads_request(i) for i in expr.items)
+    if isinstance(expr, ast.Unary):
+        return reads_request(expr.operand)
+    return reads_request(expr.left) or reads_request(expr.right)
+
+
+def windows_read(expr: ast.Expr) -> set[float]:
+    """The windows (seconds) of every windowed metric ``expr`` reads (a bare ``error_rate``
+    reads the default window)."""
+    if isinstance(expr, ast.Literal):
+        return set()
+    if isinstance(expr, ast.Path):
+        signal = lookup(expr.dotted)
+        return {DEFAULT_WINDOW_SECONDS} if signal is not None and signal.windowed else set()
+    if isinstance(expr, ast.Call):
+        arg = expr.args[0]
+        return {arg.seconds()} if isinstance(arg, ast.Literal) else set()
+    if isinstance(expr, ast.ListExpr):
+        return set().union(*(windows_read(i) for i in expr.items))
+    if isinstance(expr, ast.Unary):
+        return windows_read(expr.operand)
+    return windows_read(expr.left) | windows_read(expr.right)
+
+
 def is_request_only(expr: ast.Expr) -> bool:
     return reads_only(expr, Scope.REQUEST)
 

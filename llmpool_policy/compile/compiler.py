@@ -8,6 +8,7 @@ pins a requested model or tag are indexed, so a request tests only the routes it
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from ..semantics import types as t
 from ..semantics.signals import Scope
 from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
-from .codegen import HELPERS, ExprCompiler, reads_only, reads_untyped
+from .codegen import HELPERS, ExprCompiler, reads_only, reads_request, reads_untyped, windows_read
 from .reference import _Env, draw, evaluate
 from .spec import BudgetSpec, PolicySpec, RouteSpec, build_spec, provider_timeout
 
@@ -80,10 +81,14 @@ class CompiledPolicy:
     by_tag: dict[str, tuple[int, ...]]
     spec: PolicySpec = field(repr=False)
 
+    @functools.cached_property
+    def every_route(self) -> range:
+        return range(len(self.routes))
+
     def candidate_routes(self, model: str | None, tags: Sequence[str]) -> Sequence[int]:
         """Indices of routes that may match, in policy order."""
         if not self.by_model and not self.by_tag:
-            return range(len(self.routes))
+            return self.every_route
         hits = set(self.unindexed)
         if model is not None:
             hits.update(self.by_model.get(model, ()))
@@ -175,7 +180,8 @@ def _compile_when(route: RouteSpec) -> tuple[Callable[[Any, Any], bool] | None, 
     return namespace["when"], source
 
 
-def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
+def _planner_source(route: RouteSpec, traced: bool, name: str) -> str:
+    """The planner that reads every candidate afresh (any route, any snapshot)."""
     cond = ExprCompiler(traced=traced, hoist=True)
     plain = ExprCompiler(traced=False, hoist=True, hoisted=cond.hoisted)  # one q0, q1, ... series
     body: list[str] = []
@@ -193,26 +199,13 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
     emit("            continue")
     emit("        v = snap.provider(name)")
     if traced or _uses_cost(route):
-        emit(
-            "        c = None if ip is None and op is None else"
-            " (0.0 + (r.input_tokens / 1000.0 * ip if ip is not None else 0.0))"
-            " + (r.max_tokens / 1000.0 * op if op is not None else 0.0)"
-        )
+        emit("        " + _COST)
     if route.selector is not None:
         emit(f"        if not {plain.truth(route.selector, plain.expr(route.selector))}:")
         emit("            continue")
     if traced:
         emit("        R = []")
-    emit("        reason = None")
-    emit("        if images and vision is not True:")
-    emit("            reason = 'cannot take images'")
-    emit("        elif tools_wanted and tools is not True:")
-    emit("            reason = 'cannot take tools'")
-    emit("        elif cw is not None and needed > cw:")
-    emit("            reason = f'context window {cw:g} < {needed} tokens'")
-    if route.max_cost is not None:
-        emit(f"        elif c is not None and c > {route.max_cost!r}:")
-        emit(f"            reason = f'estimated cost ${{c:.4f}} over max cost ${route.max_cost:g}'")
+    body += _gate_lines(route, "        ")
     for condition, text in route.skips:
         emit(f"        elif {cond.truth(condition, cond.expr(condition))}:")
         emit(f"            reason = {'skip when ' + text!r}")
@@ -221,25 +214,7 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
     if traced:
         emit("            T.append(CandidateTrace(ROUTE, name, excluded=reason, values=tuple(R)))")
     emit("            continue")
-    fast_numeric = (
-        not traced and bool(route.order) and all(_numeric(key) for key, _d, _t in route.order)
-    )
-    key_codes = [
-        f"sk[{i}]" if _static_only(key) else plain.expr(key)
-        for i, (key, _d, _t) in enumerate(route.order)
-    ]
-    if fast_numeric:
-        # The sort key is built right here (missing last, desc negated), sorted by a C getter.
-        for i, code in enumerate(key_codes):
-            emit(f"        k{i} = {code}")
-        parts = []
-        for i, (_key, desc, _text) in enumerate(route.order):
-            parts.append(f"k{i} is None")
-            parts.append(f"0 if k{i} is None else {'-' if desc else ''}k{i}")
-        emit(f"        keys = ({', '.join(parts)},)")
-    else:
-        joined = ", ".join(key_codes)
-        emit(f"        keys = ({joined}{',' if len(route.order) == 1 else ''})")
+    emit(f"        keys = {_keys_code(route, plain, traced)}")
     if route.avoids:
         emit("        avoided = None")
         for i, (condition, text) in enumerate(route.avoids):
@@ -256,21 +231,142 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
         emit("        keep.append((keys, name))")
         if traced:
             emit("        T.append(CandidateTrace(ROUTE, name, values=tuple(R), order_keys=keys))")
-    if fast_numeric:
-        emit("    keep.sort(key=_first)")
-        emit("    avoid.sort(key=_first)")
-    elif route.order:
-        if all(_numeric(key) for key, _d, _t in route.order):
-            parts = []
-            for i, (_key, desc, _text) in enumerate(route.order):
-                parts.append(f"k[0][{i}] is None")
-                parts.append(f"0 if k[0][{i}] is None else {'-' if desc else ''}k[0][{i}]")
-            emit(f"    keep.sort(key=lambda k: ({', '.join(parts)}))")
-            emit(f"    avoid.sort(key=lambda k: ({', '.join(parts)}))")
-        else:
-            emit("    keep = _multisort(keep, DESCS)")
-            emit("    avoid = _multisort(avoid, DESCS)")
+    body += _sort_lines(route, traced, "    ")
     emit("    plan = [n for _k, n in keep]")
+    if route.avoids:
+        emit("    avoid_names = [n for _k, n in avoid]")
+    body += _tail_lines(route, traced)
+    prelude = [f"    {line}" for line in cond.hoisted]
+    return f"def {name}(r, snap, X, T, S):\n" + "\n".join(prelude + body) + "\n"
+
+
+# The estimated cost of the request at a candidate (USD; None without prices).
+_COST = (
+    "c = None if ip is None and op is None else"
+    " (0.0 + (r.input_tokens / 1000.0 * ip if ip is not None else 0.0))"
+    " + (r.max_tokens / 1000.0 * op if op is not None else 0.0)"
+)
+
+
+def _gate_lines(route: RouteSpec, indent: str) -> list[str]:
+    """The capability gates (images, tools, context window, cost ceiling) setting ``reason``;
+    a planner may chain more ``elif`` tests after them."""
+    lines = [
+        "reason = None",
+        "if images and vision is not True:",
+        "    reason = 'cannot take images'",
+        "elif tools_wanted and tools is not True:",
+        "    reason = 'cannot take tools'",
+        "elif cw is not None and needed > cw:",
+        "    reason = f'context window {cw:g} < {needed} tokens'",
+    ]
+    if route.max_cost is not None:
+        lines.append(f"elif c is not None and c > {route.max_cost!r}:")
+        lines.append(f"    reason = f'estimated cost ${{c:.4f}} over max cost ${route.max_cost:g}'")
+    return [indent + line for line in lines]
+
+
+def _row_exprs(route: RouteSpec) -> list[ast.Expr]:
+    """What a candidate's row reads: the selector, the skip and avoid rules, the order keys."""
+    exprs = [] if route.selector is None else [route.selector]
+    exprs += [c for c, _ in route.skips] + [c for c, _ in route.avoids]
+    return exprs + [k for k, _d, _t in route.order]
+
+
+def _memoisable(route: RouteSpec) -> bool:
+    """Whether a candidate's row depends on the provider alone (its facts and live state), not
+    on the request: then rows are kept across decisions under the provider's stamp."""
+    return not any(reads_request(e) for e in _row_exprs(route))
+
+
+# A row's status (its first item): kept, avoided, excluded (with a reason), dropped (not
+# selected by the route's `use providers where`; silently).
+KEPT, AVOIDED, EXCLUDED, DROPPED = 0, 1, 2, 3
+
+
+def _row_source(route: RouteSpec, traced: bool) -> str:
+    """``row_of(v, a, sk, name)``: one candidate's request-independent verdict, as ``(status,
+    text, item, trace)``: the status (KEPT ...), the skip or avoid rule's text, the item the
+    planner lists (``(keys, name)`` to order, or ``(name, reason)`` for the exclusions) and,
+    when ``traced``, the candidate's :class:`CandidateTrace`."""
+    cond = ExprCompiler(traced=traced)
+    plain = ExprCompiler(traced=False)
+    body: list[str] = []
+    emit = body.append
+    missing = "not in the provider config"
+    trace = f"CandidateTrace(ROUTE, name, excluded={missing!r})" if traced else "None"
+    emit("    if a is None:")
+    emit(f"        return ({EXCLUDED}, {missing!r}, (name, {missing!r}), {trace})")
+    if route.selector is not None:
+        emit(f"    if not {plain.truth(route.selector, plain.expr(route.selector))}:")
+        emit(f"        return ({DROPPED}, None, None, None)")
+    if traced:
+        emit("    R = []")
+    for i, (condition, text) in enumerate(route.skips):
+        emit(f"    {'if' if i == 0 else 'elif'} {cond.truth(condition, cond.expr(condition))}:")
+        reason = "skip when " + text
+        trace = (
+            f"CandidateTrace(ROUTE, name, excluded={reason!r}, values=tuple(R))"
+            if traced
+            else "None"
+        )
+        emit(f"        return ({EXCLUDED}, {reason!r}, (name, {reason!r}), {trace})")
+    emit(f"    keys = {_keys_code(route, plain, traced)}")
+    emit("    avoided = None")
+    for i, (condition, text) in enumerate(route.avoids):  # (none: avoided stays None)
+        test = cond.truth(condition, cond.expr(condition))
+        emit(f"    {'if' if i == 0 else 'elif'} {test}:")
+        emit(f"        avoided = {'avoid when ' + text!r}")
+    trace = (
+        "CandidateTrace(ROUTE, name, avoided=avoided, values=tuple(R), order_keys=keys)"
+        if traced
+        else "None"
+    )
+    emit(f"    return ({KEPT} if avoided is None else {AVOIDED}, avoided, (keys, name), {trace})")
+    head = f"def {'row_of_traced' if traced else 'row_of'}(v, a, sk, name):\n"
+    return head + "\n".join(body) + "\n"
+
+
+def _fast_numeric(route: RouteSpec, traced: bool) -> bool:
+    """Sort keys built as flat tuples (missing last, desc negated) sorted by a C getter."""
+    return not traced and bool(route.order) and all(_numeric(k) for k, _d, _t in route.order)
+
+
+def _keys_code(route: RouteSpec, plain: ExprCompiler, traced: bool) -> str:
+    codes = [
+        f"sk[{i}]" if _static_only(key) else plain.expr(key)
+        for i, (key, _d, _t) in enumerate(route.order)
+    ]
+    if not _fast_numeric(route, traced):
+        return f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
+    parts = []
+    for code, (_key, desc, _text) in zip(codes, route.order, strict=True):
+        value = f"(_kv := {code})"
+        parts.append(f"{value} is None")
+        parts.append(f"0 if _kv is None else {'-' if desc else ''}_kv")
+    return f"({', '.join(parts)},)"
+
+
+def _sort_lines(route: RouteSpec, traced: bool, indent: str) -> list[str]:
+    if _fast_numeric(route, traced):
+        return [f"{indent}keep.sort(key=_first)", f"{indent}avoid.sort(key=_first)"]
+    if not route.order:
+        return []
+    if all(_numeric(key) for key, _d, _t in route.order):
+        parts = []
+        for i, (_key, desc, _text) in enumerate(route.order):
+            parts.append(f"k[0][{i}] is None")
+            parts.append(f"0 if k[0][{i}] is None else {'-' if desc else ''}k[0][{i}]")
+        key = f"lambda k: ({', '.join(parts)})"
+        return [f"{indent}keep.sort(key={key})", f"{indent}avoid.sort(key={key})"]
+    return [f"{indent}keep = _multisort(keep, DESCS)", f"{indent}avoid = _multisort(avoid, DESCS)"]
+
+
+def _tail_lines(route: RouteSpec, traced: bool) -> list[str]:
+    """From the ordered names (``plan``, ``avoid_names``) to the route plan: the split, the
+    avoided providers last, failover off."""
+    lines: list[str] = []
+    emit = lines.append
     if route.split:
         if route.split_by is not None:
             emit(f"    value = {ExprCompiler(traced=False).expr(route.split_by)}")
@@ -291,17 +387,128 @@ def _planner_source(route: RouteSpec, traced: bool) -> tuple[str, list[str]]:
         emit("        plan.remove(arm)")
         emit("        plan.insert(0, arm)")
     if route.avoids:
-        emit("    plan += [n for _k, n in avoid]")
+        emit("    plan += avoid_names")
     if route.failover_on is None:
         emit("    plan = plan[:1]")
-    emit(
-        "    return RoutePlan.make(ROUTE, tuple([ATT[n] for n in plan]), FAILOVER_ON,"
-        " FAILOVER_STATUSES)"
-    )
-    prelude = [f"    {line}" for line in cond.hoisted]
+    emit("    return PLAN_OF(plan)")
+    return lines
+
+
+def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
+    """The planner for a memoisable route. Each candidate's row is the last decision's while
+    its stamp holds; the capability gates run per request. With the trace off, a request no
+    gate can refuse anywhere (``plain``; never under a cost ceiling) takes the lean path, and
+    while no stamp changed it gets the last such decision's whole plan (its order, with a
+    split)."""
     name = "plan_traced" if traced else "plan"
-    source = f"def {name}(r, snap, X, T, S):\n" + "\n".join(prelude + body) + "\n"
-    return source, cond.hoisted
+    fresh = "fresh_traced" if traced else "fresh"
+    last_name = "LAST_TRACED" if traced else "LAST"
+    row = "row_of_traced" if traced else "row_of"
+    whole = not route.split  # a split re-draws per request: only the order is kept
+    plain_ok = plain_ok and not traced
+    make = f"{row}(snap.provider(c[0]), c[1], c[8], c[0])"
+    lines = [
+        f"def {name}(r, snap, X, T, S):",
+        "    stamps_of = getattr(snap, 'stamps', None)",
+        "    if stamps_of is None:",
+        f"        return {fresh}(r, snap, X, T, S)",
+        "    stamps = stamps_of(NAMES, WINDOWS)",
+        "    needed = r.input_tokens + r.max_tokens",
+        "    images = r.images > 0",
+        "    tools_wanted = r.tools > 0",
+    ]
+    emit = lines.append
+    if plain_ok:
+        emit(
+            "    plain = (not images or ALL_VISION) and (not tools_wanted or ALL_TOOLS)"
+            " and needed <= MIN_CW"
+        )
+    emit(f"    last = {last_name}[0]")
+    emit("    if last is not None and last[0] == stamps:")
+    emit("        rows = last[1]")
+    if plain_ok:
+        emit("        if plain and last[2] is not None:")
+        emit("            if last[2]:")
+        emit("                X.extend(last[2])")
+        if whole:
+            emit("            return last[3]")
+        else:
+            emit("            plan = list(last[3])")
+            emit("            avoid_names = last[4]")
+            emit(f"{_tail_source(route, traced, '            ')}")
+    emit("    elif last is None:")
+    emit(f"        rows = [{make} for c in CANDS]")
+    emit("    else:")
+    emit(f"        rows = [e if s is p else {make}")
+    emit("                for s, p, e, c in zip(stamps, last[0], last[1], CANDS)]")
+    if plain_ok:
+        emit("    if plain:")
+        emit(f"        xs = tuple([w[2] for w in rows if w[0] == {EXCLUDED}])")
+        emit("        if xs:")
+        emit("            X.extend(xs)")
+        emit("        keep = [w[2] for w in rows if not w[0]]")  # KEPT is 0
+        if route.avoids:
+            emit(f"        avoid = [w[2] for w in rows if w[0] == {AVOIDED}]")
+        else:
+            emit("        avoid = []")
+        lines += _sort_lines(route, traced, "        ")
+        emit("        plan = [n for _k, n in keep]")
+        emit("        avoid_names = [n for _k, n in avoid]")
+        if whole:
+            emit(f"{_tail_source(route, traced, '        ', keep_as='result = ')}")
+            emit("        LAST[0] = (stamps, rows, xs, result)")
+            emit("        return result")
+        else:
+            emit("        LAST[0] = (stamps, rows, xs, tuple(plan), tuple(avoid_names))")
+            emit(f"{_tail_source(route, traced, '        ')}")
+    emit("    if last is None or last[1] is not rows:")
+    emit(f"        {last_name}[0] = (stamps, rows, None, None, None)")
+    body: list[str] = []
+    add = body.append
+    add("keep = []")
+    add("avoid = []")
+    add("for (name, a, att, ip, op, vision, tools, cw, sk), row in zip(CANDS, rows):")
+    add("    status = row[0]")
+    add(f"    if status == {DROPPED}:")
+    add("        continue")
+    add("    if a is None:")
+    add("        X.append(row[2])")
+    if traced:
+        add("        T.append(row[3])")
+    add("        continue")
+    if route.max_cost is not None:
+        add("    " + _COST)
+    body += [line[4:] for line in _gate_lines(route, "        ")]
+    add("    if reason is not None:")
+    add("        X.append((name, reason))")
+    if traced:
+        add("        T.append(CandidateTrace(ROUTE, name, excluded=reason))")
+    add("        continue")
+    add(f"    if status == {EXCLUDED}:")
+    add("        X.append(row[2])")
+    if traced:
+        add("        T.append(row[3])")
+    add("        continue")
+    if traced:
+        add("    T.append(row[3])")
+    if route.avoids:
+        add("    (avoid if status else keep).append(row[2])")
+    else:
+        add("    keep.append(row[2])")
+    lines += ["    " + line for line in body]
+    lines += _sort_lines(route, traced, "    ")
+    emit("    plan = [n for _k, n in keep]")
+    emit("    avoid_names = [n for _k, n in avoid]")
+    lines += _tail_lines(route, traced)
+    return "\n".join(lines) + "\n"
+
+
+def _tail_source(route: RouteSpec, traced: bool, indent: str, keep_as: str = "") -> str:
+    """:func:`_tail_lines` at ``indent``; with ``keep_as``, the plan is assigned, not returned."""
+    tail = [indent + line[4:] for line in _tail_lines(route, traced)]
+    if keep_as:
+        tail[-1] = tail[-1].replace("return ", keep_as, 1)
+    return "\n".join(tail)
 
 
 def _mentions_cost(expr: ast.Expr | None) -> bool:
@@ -353,6 +560,30 @@ def _multisort(
     return result
 
 
+def _plan_maker(
+    route: RouteSpec, attempts: Mapping[str, PlannedAttempt]
+) -> Callable[[list[str]], RoutePlan]:
+    """The route's plan for an order of providers; orders repeat from one decision to the next,
+    so the (immutable) plans are kept, a bounded number of them."""
+    made: dict[tuple[str, ...], RoutePlan] = {}
+
+    def plan_of(names: list[str]) -> RoutePlan:
+        key = tuple(names)
+        found = made.get(key)
+        if found is None:
+            if len(made) >= 256:
+                made.clear()
+            found = made[key] = RoutePlan.make(
+                route.name,
+                tuple([attempts[n] for n in key]),
+                route.failover_on,
+                route.failover_statuses,
+            )
+        return found
+
+    return plan_of
+
+
 def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
     attrs = spec.attributes
     cands: list[tuple[Any, ...]] = []
@@ -386,6 +617,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         ))  # fmt: skip
     namespace: dict[str, Any] = dict(HELPERS)
     namespace.update(
+        PLAN_OF=_plan_maker(route, attempts),
         CANDS=tuple(cands),
         ATT=attempts,
         ROUTE=route.name,
@@ -401,10 +633,38 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         _multisort=_multisort,
         _first=operator.itemgetter(0),
     )
-    fast_src, _ = _planner_source(route, traced=False)
-    traced_src, _ = _planner_source(route, traced=True)
-    exec(compile(fast_src, f"<route {route.name} plan>", "exec"), namespace)
-    exec(compile(traced_src, f"<route {route.name} plan, traced>", "exec"), namespace)
+    if _memoisable(route):
+        plain_ok = route.max_cost is None
+        vision = [c[5] for c in cands if c[1] is not None]
+        tools = [c[6] for c in cands if c[1] is not None]
+        windows = sorted(set().union(*(windows_read(e) for e in _row_exprs(route))))
+        namespace.update(
+            NAMES=tuple(c[0] for c in cands),
+            WINDOWS=tuple(windows),
+            MIN_CW=min((c[7] for c in cands if c[1] is not None and c[7] is not None),
+                       default=float("inf")),
+            ALL_VISION=all(v is True for v in vision),
+            ALL_TOOLS=all(t is True for t in tools),
+            LAST=[None],
+            LAST_TRACED=[None],
+        )  # fmt: skip
+        sources = [
+            _planner_source(route, traced=False, name="fresh"),
+            _planner_source(route, traced=True, name="fresh_traced"),
+            _row_source(route, traced=False),
+            _row_source(route, traced=True),
+            _memo_planner_source(route, traced=False, plain_ok=plain_ok),
+            _memo_planner_source(route, traced=True, plain_ok=plain_ok),
+        ]
+    else:
+        sources = [
+            _planner_source(route, traced=False, name="plan"),
+            _planner_source(route, traced=True, name="plan_traced"),
+        ]
+    for source in sources:
+        label = source[4 : source.index("(")]
+        exec(compile(source, f"<route {route.name} {label}>", "exec"), namespace)
+    fast_src = "".join(sources[::2])
     when, when_src = _compile_when(route)
     return CompiledRoute(
         name=route.name,

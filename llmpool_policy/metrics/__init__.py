@@ -37,11 +37,14 @@ from .registry import (
 )
 from .snapshot import (
     BREAKER_STATES,
+    EMPTY_STAMP,
     EMPTY_VIEW,
     LATENCY_STATS,
     EmptyProviderView,
     MetricsSnapshot,
     ProviderView,
+    Stamp,
+    StampedSnapshot,
 )
 from .spend import PERIODS, BudgetLedger, period_bounds
 from .static import StaticProviderView, StaticSnapshot, parse_window
@@ -54,6 +57,7 @@ __all__ = [
     "DEFAULT_COUNTED",
     "DEFAULT_LATENCY_WINDOWS",
     "DEFAULT_TIERS",
+    "EMPTY_STAMP",
     "EMPTY_VIEW",
     "ERROR_CLASSES",
     "HALF_OPEN",
@@ -87,6 +91,8 @@ __all__ = [
     "Refused",
     "Reservation",
     "SlidingCounter",
+    "Stamp",
+    "StampedSnapshot",
     "StaticProviderView",
     "StaticSnapshot",
     "Tier",

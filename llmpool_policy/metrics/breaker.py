@@ -30,6 +30,7 @@ pool can emit ``breaker_opened`` / ``breaker_closed`` events.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -158,6 +159,13 @@ class Breaker:
         if self._state == OPEN and now >= self._open_until:
             return HALF_OPEN
         return self._state
+
+    def next_change(self, now: float) -> float:
+        """The first instant after ``now`` at which :meth:`state` may read otherwise without
+        an event: the end of an open breaker's cool-down."""
+        if self._state == OPEN and now < self._open_until:
+            return self._open_until
+        return math.inf
 
     def allows(self, now: float) -> bool:
         """Would an attempt be admitted now (as a normal call or as a probe)?"""

@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 
-from .windows import _NO_BUCKET, DEFAULT_TIERS, Tier
+from .windows import _NO_BUCKET, DEFAULT_TIERS, Tier, next_edge
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -273,6 +273,16 @@ class LatencyWindows:
         if cur >= ring.head:  # every bucket it covers is finished: the summary is final
             self._memo_settled[window] = (cur, value)
         return value
+
+    def edges(self, windows: tuple[float, ...]) -> set[tuple[float, float]]:
+        """Where :meth:`settled` reads of ``windows`` may change without a new sample: the
+        edges ``(width, 0)`` of their buckets (see :func:`~.windows.next_edge`)."""
+        return {(self._settled_shape(window)[0].width, 0.0) for window in windows}
+
+    def next_change(self, now: float, windows: tuple[float, ...]) -> float:
+        """The first instant after ``now`` at which a :meth:`settled` read of one of
+        ``windows`` may give another value without a new sample."""
+        return next_edge(now, self.edges(windows))
 
     def quantile(self, now: float, window: float, q: float) -> float | None:
         return self.quantiles(now, window, (q,))[0]

@@ -17,11 +17,12 @@ reserved. ``None`` means no limit; ``0`` is a limit (nothing passes).
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from .windows import SlidingCounter
+from .windows import SlidingCounter, next_edge
 
 __all__ = ["LIMIT_KINDS", "LimitKind", "LimitSpec", "RateLimits", "Refused", "Reservation"]
 
@@ -166,6 +167,29 @@ class RateLimits:
                 lr = max(0, learned.remaining)
                 left = lr if left is None else min(left, lr)
         return left
+
+    def edges(self) -> set[tuple[float, float]]:
+        """Where the counters' reads may change without a reservation: their bucket edges
+        (see :func:`~.windows.next_edge`)."""
+        return {(c.width_s, 0.0) for c in (self._rpm, self._rpd, self._tpm)}
+
+    def next_deadline(self, now: float) -> float:
+        """The first instant after ``now`` at which a learned limit resets or a cool-down ends
+        (each changes what remains, or whether it is cooling down)."""
+        edge = math.inf
+        if not self._learned and not now < self._cool_until:
+            return edge
+        for learned in self._learned.values():
+            if now < learned.until < edge:
+                edge = learned.until
+        if now < self._cool_until < edge:
+            edge = self._cool_until
+        return edge
+
+    def next_change(self, now: float) -> float:
+        """The first instant after ``now`` at which a read (used, remaining, cooling down) may
+        change without a reservation."""
+        return min(next_edge(now, self.edges()), self.next_deadline(now))
 
     def cooling_down(self, now: float) -> bool:
         return now < self._cool_until

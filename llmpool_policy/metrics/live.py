@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .snapshot import EMPTY_VIEW, LATENCY_STATS, ProviderView, check_stat
+from .snapshot import EMPTY_VIEW, LATENCY_STATS, ProviderView, Stamp, check_stat
 from .windows import WindowCounts
 
 if TYPE_CHECKING:
@@ -107,24 +107,49 @@ class LiveProviderView:
 class LiveSnapshot:
     """Every registered provider at ``now`` (implements :class:`MetricsSnapshot`)."""
 
-    __slots__ = ("_registry", "_views", "now", "wall")
+    __slots__ = ("_generation", "_registry", "_views", "now", "wall")
 
     def __init__(self, registry: MetricsRegistry, now: float, wall: float) -> None:
         self._registry = registry
         self.now = now
         self.wall = wall
         self._views: dict[str, ProviderView] = {}
+        self._generation = registry.generation
 
     def provider(self, name: str) -> ProviderView:
         view = self._views.get(name)
         if view is None:
-            metrics = self._registry.get(name)
+            metrics = self._registry._providers.get(name)
             view = EMPTY_VIEW if metrics is None else LiveProviderView(metrics, self.now)
             self._views[name] = view
         return view
 
     def budget_spent(self, budget_name: str, key: str | None, period: str) -> float:
         return self._registry.budgets.spent(self.wall, budget_name, key, period)
+
+    def stamps(self, names: tuple[str, ...], windows: tuple[float, ...]) -> tuple[Stamp, ...]:
+        """Implements :class:`~llmpool_policy.metrics.snapshot.StampedSnapshot`.
+
+        A provider the registry does not hold, and every provider once the registry's
+        membership changed after this snapshot was taken (its views may then belong to other
+        metrics than the registry's), get a stamp of their own that nothing can match: what is
+        read under it is never kept."""
+        registry = self._registry
+        now = self.now
+        if registry.generation != self._generation:
+            return tuple([Stamp(now, now) for _ in names])
+        get = registry._providers.get
+        out: list[Stamp] = []
+        for name in names:
+            metrics = get(name)
+            if metrics is None:
+                out.append(Stamp(now, now))
+                continue
+            stamp = metrics._stamps.get(windows)
+            if stamp is None or not stamp.since <= now < stamp.until:
+                stamp = metrics.new_stamp(now, windows)
+            out.append(stamp)
+        return tuple(out)
 
     def to_document(
         self, windows: Sequence[float] = (60.0, 300.0), names: Iterable[str] | None = None

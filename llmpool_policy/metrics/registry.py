@@ -10,6 +10,7 @@ hands out read-only snapshots for the decision.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,8 +21,9 @@ from .clock import Clock, MonotonicClock
 from .latency import DEFAULT_ALPHA, Ewma, LatencyWindows
 from .limits import LimitKind, LimitSpec, RateLimits, Refused, Reservation
 from .live import LiveSnapshot
+from .snapshot import Stamp, stable_edge
 from .spend import BudgetLedger
-from .windows import CLASS_INDEX, DEFAULT_TIERS, EventWindows, Tier
+from .windows import CLASS_INDEX, DEFAULT_TIERS, EventWindows, Tier, fewest_edges
 
 __all__ = [
     "DEFAULT_LATENCY_WINDOWS",
@@ -92,10 +94,12 @@ class ProviderMetrics:
     """One provider's live state. All times come from ``clock``."""
 
     __slots__ = (
+        "_edges",
         "_failures",
         "_latency_sum",
         "_lock",
         "_requests",
+        "_stamps",
         "_successes",
         "_tokens",
         "_total_cost",
@@ -136,12 +140,16 @@ class ProviderMetrics:
         self._tokens = 0
         self._latency_sum = 0.0
         self._lock = threading.Lock()
+        # windows -> the current Stamp; emptied by every change (see stamp())
+        self._stamps: dict[tuple[float, ...], Stamp] = {}
+        self._edges: dict[tuple[float, ...], tuple[tuple[float, float], ...]] = {}
 
     def on_dispatch(self, tokens: int = 0, *, enforce: bool = True) -> Attempt | Refused:
         """Admit an attempt: the breaker (a probe slot when half-open), the retry-after
         cool-down and the rate limits, atomically. With ``enforce=False`` (a soft gate) nothing
         is refused but the attempt is still counted."""
         with self._lock:
+            self._stamps.clear()
             now = self.clock.now()
             breaker = self.breaker
             probe = False
@@ -187,6 +195,7 @@ class ProviderMetrics:
             if attempt.done:
                 raise RuntimeError("this attempt was already completed or cancelled")
             attempt.done = True
+            self._stamps.clear()
             now = self.clock.now()
             if latency_s is None:
                 latency_s = now - attempt.started_at
@@ -213,6 +222,7 @@ class ProviderMetrics:
             if attempt.done:
                 raise RuntimeError("this attempt was already completed or cancelled")
             attempt.done = True
+            self._stamps.clear()
             self.in_flight -= 1
             attempt.reservation.cancel()
             if attempt.probe:
@@ -220,16 +230,55 @@ class ProviderMetrics:
 
     def update_from_headers(self, *, kind: LimitKind, remaining: int, reset_in_s: float) -> None:
         """A limit learned from response headers (see :class:`RateLimits`)."""
-        self.limits.update_from_headers(
-            self.clock.now(), kind=kind, remaining=remaining, reset_in_s=reset_in_s
-        )
+        with self._lock:
+            self._stamps.clear()
+            self.limits.update_from_headers(
+                self.clock.now(), kind=kind, remaining=remaining, reset_in_s=reset_in_s
+            )
 
     def cool_down(self, seconds: float) -> None:
         """Refuse attempts for ``seconds`` from now (a ``retry-after``)."""
-        self.limits.cool_down_until(self.clock.now() + seconds)
+        self.cool_down_until(self.clock.now() + seconds)
 
     def cool_down_until(self, until: float) -> None:
-        self.limits.cool_down_until(until)
+        with self._lock:
+            self._stamps.clear()
+            self.limits.cool_down_until(until)
+
+    def stamp(self, now: float, windows: tuple[float, ...]) -> Stamp:
+        """The stamp of this provider's state as read at ``now`` over ``windows`` (see
+        :class:`~llmpool_policy.metrics.snapshot.Stamp`): the current one while no event has
+        happened and no read can have moved, else a new one."""
+        stamp = self._stamps.get(windows)
+        if stamp is not None and stamp.since <= now < stamp.until:
+            return stamp
+        return self.new_stamp(now, windows)
+
+    def new_stamp(self, now: float, windows: tuple[float, ...]) -> Stamp:
+        """A new stamp from ``now`` to the first instant a read of ``windows`` (or of an
+        unwindowed figure) may move: a bucket edge, a learned limit's reset, the end of a
+        cool-down or of an open breaker's cool-down. Made under the lock, so an event racing
+        with it cannot leave a stamp that outlives the event. (On the decision path whenever
+        a provider changed: written out rather than through each part's ``next_change``.)"""
+        edges = self._edges.get(windows)
+        if edges is None:  # fixed by the tiers and the windows: worked out once
+            found = self.windows.edges(windows) | self.latency.edges(windows)
+            edges = self._edges[windows] = fewest_edges(found | self.limits.edges())
+        with self._lock:
+            edge = math.inf
+            for width, offset in edges:
+                at = ((now - offset) // width + 1.0) * width + offset
+                if at < edge:
+                    edge = at
+            deadline = self.limits.next_deadline(now)
+            if deadline < edge:
+                edge = deadline
+            until = self.breaker.open_until
+            if until is not None and now < until < edge:
+                edge = until
+            stamp = Stamp(now, stable_edge(edge))
+            self._stamps[windows] = stamp
+        return stamp
 
     def totals(self) -> ProviderTotals:
         """Lifetime figures (read-only)."""
@@ -248,6 +297,7 @@ class ProviderMetrics:
     def reconfigure(self, limits: LimitSpec | None, breaker: BreakerSpec | None) -> None:
         """Adopt new specs (config reload), keeping every counter and the breaker's state."""
         with self._lock:
+            self._stamps.clear()
             if limits is not None:
                 self.limits.spec = limits
             if breaker is not None:
@@ -267,7 +317,15 @@ class ReconcileResult:
 class MetricsRegistry:
     """Providers' metrics by name, the budget ledger, and snapshots of both."""
 
-    __slots__ = ("_latency_windows", "_listeners", "_providers", "_tiers", "budgets", "clock")
+    __slots__ = (
+        "_latency_windows",
+        "_listeners",
+        "_providers",
+        "_tiers",
+        "budgets",
+        "clock",
+        "generation",
+    )
 
     def __init__(self, clock: Clock | None = None, *, tiers: tuple[Tier, ...] = DEFAULT_TIERS):
         self.clock: Clock = clock if clock is not None else MonotonicClock()
@@ -276,6 +334,8 @@ class MetricsRegistry:
         self._listeners: list[TransitionListener] = []
         self._latency_windows: tuple[float, ...] = DEFAULT_LATENCY_WINDOWS
         self.budgets = BudgetLedger()
+        # counts changes of membership (a provider added or removed), for snapshots' stamps
+        self.generation = 0
 
     def track_latency_windows(self, windows: Iterable[float]) -> None:
         """Summarise these latency windows on the write path for every provider, present and
@@ -285,8 +345,10 @@ class MetricsRegistry:
             if window not in self._latency_windows:
                 self._latency_windows = (*self._latency_windows, window)
         for metrics in self._providers.values():
-            for window in self._latency_windows:
-                metrics.latency.track(window)
+            with metrics._lock:
+                metrics._stamps.clear()
+                for window in self._latency_windows:
+                    metrics.latency.track(window)
 
     def add(
         self, name: str, *, limits: LimitSpec | None = None, breaker: BreakerSpec | None = None
@@ -307,6 +369,7 @@ class MetricsRegistry:
 
         metrics.breaker.listeners.append(forward)
         self._providers[name] = metrics
+        self.generation += 1
         return metrics
 
     def _emit(self, name: str, transition: Transition) -> None:
@@ -362,6 +425,8 @@ class MetricsRegistry:
         removed = [n for n in self._providers if n not in keep]
         for name in removed:
             del self._providers[name]
+        if removed:
+            self.generation += 1
         return ReconcileResult(tuple(kept), tuple(added), tuple(removed))
 
     def record_budget(self, budget: str, key: str | None, period: str, amount: float) -> None:

@@ -17,11 +17,15 @@ from typing import Final, Protocol, runtime_checkable
 
 __all__ = [
     "BREAKER_STATES",
+    "EMPTY_STAMP",
     "LATENCY_STATS",
     "EmptyProviderView",
     "MetricsSnapshot",
     "ProviderView",
+    "Stamp",
+    "StampedSnapshot",
     "check_stat",
+    "stable_edge",
 ]
 
 LATENCY_STATS: Final[tuple[str, ...]] = ("p50", "p95", "p99", "mean")
@@ -141,3 +145,44 @@ class EmptyProviderView:
 
 
 EMPTY_VIEW: Final = EmptyProviderView()
+
+
+class Stamp:
+    """A token standing for "this provider's view reads the same": every read of it over the
+    windows the stamp was made for gives the same value under the same stamp (compared by
+    identity). A live stamp is valid for ``since <= now < until`` and until the provider's
+    next event; the decision graph keeps per-provider results under their stamp, so a decision
+    re-reads only the providers that changed since the last one."""
+
+    __slots__ = ("since", "until")
+
+    def __init__(self, since: float, until: float) -> None:
+        self.since = since
+        self.until = until
+
+    def __repr__(self) -> str:
+        return f"Stamp(since={self.since!r}, until={self.until!r})"
+
+
+# The stamp of a provider a snapshot knows nothing of: its view is EMPTY_VIEW, which never
+# changes.
+EMPTY_STAMP: Final = Stamp(float("-inf"), float("inf"))
+
+
+def stable_edge(edge: float) -> float:
+    """``edge`` moved a hair earlier: a boundary computed in floating point may land an ulp or
+    two after the instant a read's ``now // width`` actually flips; a stamp that ends early
+    only costs a recomputation."""
+    return edge - 1e-12 * max(1.0, abs(edge))
+
+
+@runtime_checkable
+class StampedSnapshot(MetricsSnapshot, Protocol):
+    """A snapshot that can say which providers' views are unchanged since an earlier one (the
+    live and static snapshots can). Optional: the decision graph memoises per-provider results
+    only for snapshots that implement it, and reads everything afresh otherwise."""
+
+    def stamps(self, names: tuple[str, ...], windows: tuple[float, ...]) -> tuple[Stamp, ...]:
+        """One stamp per provider of ``names``, covering reads of ``windows`` (seconds) and of
+        every unwindowed figure."""
+        ...

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._resources import data_path
 from ..diagnostics import Diagnostic, Span
 from ..errors import ConfigurationError
-from .snapshot import EMPTY_VIEW, ProviderView, check_stat
+from .snapshot import EMPTY_STAMP, EMPTY_VIEW, ProviderView, Stamp, check_stat
 
 if TYPE_CHECKING:  # jsonschema loads only when a document is validated
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
@@ -183,7 +184,7 @@ class StaticProviderView:
 class StaticSnapshot:
     """A :class:`MetricsSnapshot` that states its figures instead of measuring them."""
 
-    __slots__ = ("_budgets", "_views", "document", "now")
+    __slots__ = ("_budgets", "_stamps", "_views", "document", "now")
 
     def __init__(self, document: Mapping[str, Any]) -> None:
         """Build from an already validated document; use :meth:`from_dict` for user input."""
@@ -193,6 +194,8 @@ class StaticSnapshot:
             name: StaticProviderView(data) for name, data in document.get("providers", {}).items()
         }
         self._budgets: dict[str, dict[str, Any]] = dict(document.get("budgets", {}))
+        # the figures never change: one stamp per provider for as long as the snapshot lives
+        self._stamps = {name: Stamp(self.now, math.inf) for name in self._views}
 
     @classmethod
     def from_dict(cls, document: object, *, path: str = "<metrics>") -> StaticSnapshot:
@@ -233,6 +236,11 @@ class StaticSnapshot:
     def provider(self, name: str) -> ProviderView:
         view = self._views.get(name)
         return EMPTY_VIEW if view is None else view
+
+    def stamps(self, names: tuple[str, ...], windows: tuple[float, ...]) -> tuple[Stamp, ...]:
+        """Implements :class:`~llmpool_policy.metrics.snapshot.StampedSnapshot`."""
+        get = self._stamps.get
+        return tuple([get(name, EMPTY_STAMP) for name in names])
 
     def budget_spent(self, budget_name: str, key: str | None, period: str) -> float:
         spent = self._budgets.get(budget_name, {}).get(period)

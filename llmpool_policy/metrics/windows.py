@@ -20,6 +20,7 @@ error-rate mode, where reads must be O(1).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -32,6 +33,8 @@ __all__ = [
     "SlidingCounter",
     "Tier",
     "WindowCounts",
+    "fewest_edges",
+    "next_edge",
 ]
 
 CLASS_INDEX: dict[str, int] = {name: i for i, name in enumerate(ERROR_CLASSES)}
@@ -250,9 +253,53 @@ class EventWindows:
                     totals[c] += v
         return {ERROR_CLASSES[c]: v for c, v in enumerate(totals) if v}
 
+    def edges(self, windows: tuple[float, ...]) -> set[tuple[float, float]]:
+        """Where reads of ``windows`` may change without a new event: ``(width, offset)`` for
+        the instants ``offset + k * width``, at which either end of a read's bucket range
+        moves (see :func:`next_edge`)."""
+        out: set[tuple[float, float]] = set()
+        last = self._spans[-1]
+        for window in windows:
+            width = self._ring_for(window).width
+            out.add((width, 0.0))
+            out.add(_edge(width, min(window, last)))
+        return out
+
+    def next_change(self, now: float, windows: tuple[float, ...]) -> float:
+        """The first instant after ``now`` at which a read of one of ``windows`` may give
+        another value without a new event."""
+        return next_edge(now, self.edges(windows))
+
     def buckets_kept(self) -> int:
         """How many buckets exist in all (constant: memory does not grow with traffic)."""
         return sum(r.m for r in self._rings)
+
+
+def _edge(width: float, offset: float) -> tuple[float, float]:
+    """``(width, offset)``, with an offset that is a whole number of widths written as 0."""
+    return (width, 0.0) if offset % width == 0 else (width, offset)
+
+
+def next_edge(now: float, edges: Iterable[tuple[float, float]]) -> float:
+    """The first instant after ``now`` of the form ``offset + k * width`` over ``edges``: where
+    ``(t - offset) // width``, as a read computes it, next moves."""
+    edge = math.inf
+    for width, offset in edges:
+        at = ((now - offset) // width + 1.0) * width + offset
+        if at < edge:
+            edge = at
+    return edge
+
+
+def fewest_edges(edges: Iterable[tuple[float, float]]) -> tuple[tuple[float, float], ...]:
+    """``edges`` without those whose every instant another one already has (``(10, 0)`` goes
+    when ``(1, 0)`` is there): the same :func:`next_edge`, in fewer steps."""
+    pairs = sorted(set(edges))
+    kept: list[tuple[float, float]] = []
+    for width, offset in pairs:
+        if not any(width % w == 0 and (offset - o) % w == 0 for w, o in kept):
+            kept.append((width, offset))
+    return tuple(kept)
 
 
 class SlidingCounter:
@@ -327,6 +374,11 @@ class SlidingCounter:
         if idx <= self._head:
             return self._total
         return self._total - self._expired(idx)
+
+    def next_change(self, now: float) -> float:
+        """The first instant after ``now`` at which :meth:`value` may change without an add:
+        the next bucket edge."""
+        return next_edge(now, ((self.width_s, 0.0),))
 
     def next_release(self, now: float) -> float | None:
         """Seconds until part of the current total stops counting; None when nothing counts."""
