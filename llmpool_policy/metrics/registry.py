@@ -94,10 +94,10 @@ class ProviderMetrics:
     """One provider's live state. All times come from ``clock``."""
 
     __slots__ = (
-        "_edges",
         "_failures",
         "_latency_sum",
         "_lock",
+        "_memo_edges",
         "_requests",
         "_stamps",
         "_successes",
@@ -142,7 +142,7 @@ class ProviderMetrics:
         self._lock = threading.Lock()
         # windows -> the current Stamp; emptied by every change (see stamp())
         self._stamps: dict[tuple[float, ...], Stamp] = {}
-        self._edges: dict[tuple[float, ...], tuple[tuple[float, float], ...]] = {}
+        self._memo_edges: dict[tuple[float, ...], tuple[tuple[float, float], ...]] = {}
 
     def on_dispatch(self, tokens: int = 0, *, enforce: bool = True) -> Attempt | Refused:
         """Admit an attempt: the breaker (a probe slot when half-open), the retry-after
@@ -260,10 +260,10 @@ class ProviderMetrics:
         cool-down or of an open breaker's cool-down. Made under the lock, so an event racing
         with it cannot leave a stamp that outlives the event. (On the decision path whenever
         a provider changed: written out rather than through each part's ``next_change``.)"""
-        edges = self._edges.get(windows)
+        edges = self._memo_edges.get(windows)
         if edges is None:  # fixed by the tiers and the windows: worked out once
             found = self.windows.edges(windows) | self.latency.edges(windows)
-            edges = self._edges[windows] = fewest_edges(found | self.limits.edges())
+            edges = self._memo_edges[windows] = fewest_edges(found | self.limits.edges())
         with self._lock:
             edge = math.inf
             for width, offset in edges:
