@@ -8,7 +8,7 @@ differential tests compare them directly. ``explain()`` renders the trace for pe
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import NoProviderAvailableError
@@ -55,13 +55,8 @@ class PlannedAttempt:
         }
 
 
-def _build(cls: type[Any], fields: tuple[str, ...], values: tuple[Any, ...]) -> Any:
-    """Make a frozen dataclass instance without its generated ``__init__`` (one
-    ``object.__setattr__`` per field): the decision path builds one per request, and this is
-    several times faster. Only for values already in their final types."""
-    instance = object.__new__(cls)
-    instance.__dict__.update(zip(fields, values, strict=True))
-    return instance
+_new = object.__new__
+_set = object.__setattr__
 
 
 @dataclass(frozen=True)
@@ -81,9 +76,15 @@ class RoutePlan:
         failover_on: tuple[str, ...] | None,
         failover_statuses: tuple[tuple[int, int], ...],
     ) -> RoutePlan:
-        plan: RoutePlan = _build(
-            cls, _PLAN_FIELDS, (route, attempts, failover_on, failover_statuses)
-        )
+        """The same as ``RoutePlan(...)``, built for the decision path: the instance's
+        ``__dict__`` set at once instead of the frozen ``__init__``'s ``object.__setattr__``
+        per field (several times faster). Only for values already in their final types;
+        tests/test_decision_schema.py holds it equal to the constructor."""
+        plan: RoutePlan = _new(cls)
+        _set(plan, "__dict__", {
+            "route": route, "attempts": attempts, "failover_on": failover_on,
+            "failover_statuses": failover_statuses,
+        })  # fmt: skip
         return plan
 
     def to_json(self) -> dict[str, Any]:
@@ -171,13 +172,14 @@ class Decision:
         denied: str | None,
         trace: Trace | None,
     ) -> Decision:
-        """The same as ``Decision(...)``, built for the decision path (see ``_build``)."""
-        decision: Decision = _build(
-            cls,
-            _DECISION_FIELDS,
-            (policy, route, plans, deadline_s, max_attempts, max_cost, seed, excluded, denied,
-             trace),
-        )  # fmt: skip
+        """The same as ``Decision(...)``, built for the decision path (see
+        :meth:`RoutePlan.make`)."""
+        decision: Decision = _new(cls)
+        _set(decision, "__dict__", {
+            "policy": policy, "route": route, "plans": plans, "deadline_s": deadline_s,
+            "max_attempts": max_attempts, "max_cost": max_cost, "seed": seed,
+            "excluded": excluded, "denied": denied, "trace": trace,
+        })  # fmt: skip
         return decision
 
     @property
@@ -311,10 +313,6 @@ class Decision:
             lines.append("  limits: " + ", ".join(shown))
         lines.append(f"  seed: {self.seed}")
         return "\n".join(lines)
-
-
-_PLAN_FIELDS = tuple(f.name for f in fields(RoutePlan))
-_DECISION_FIELDS = tuple(f.name for f in fields(Decision))
 
 
 def _jsonable(value: Any) -> Any:

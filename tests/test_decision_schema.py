@@ -242,3 +242,23 @@ def test_to_json_text_is_strict_json() -> None:
 
     for _label, decision in decisions():
         json.loads(decision.to_json_text(), parse_constant=refuse)
+
+
+def test_the_fast_builders_equal_the_constructors() -> None:
+    """``Decision.make`` and ``RoutePlan.make`` list the fields by hand (the decision path's
+    speed): a field added to the class and forgotten there fails here."""
+    import dataclasses
+
+    from llmpool_policy.decision import PlannedAttempt, RoutePlan, Trace
+
+    attempt = PlannedAttempt("p", 2, 30.0, (1.0,), "full", ("timeout",), ((500, 599),), 20.0)
+    plan_values = ("main", (attempt,), ("timeout",), ((500, 599),))
+    plan = RoutePlan.make(*plan_values)
+    assert plan == RoutePlan(*plan_values)
+    assert vars(plan) == vars(RoutePlan(*plan_values))
+    assert list(vars(plan)) == [f.name for f in dataclasses.fields(RoutePlan)]
+    values = ("pol", "main", (plan,), 60.0, 9, 0.5, 42, (("q", "why"),), None, Trace())
+    decision = Decision.make(*values)
+    assert vars(decision) == vars(Decision(*values))
+    assert list(vars(decision)) == [f.name for f in dataclasses.fields(Decision)]
+    assert decision.trace == Trace()

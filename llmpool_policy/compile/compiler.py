@@ -344,6 +344,9 @@ def _keys_code(route: RouteSpec, plain: ExprCompiler, traced: bool) -> str:
         value = f"(_kv := {code})"
         parts.append(f"{value} is None")
         parts.append(f"0 if _kv is None else {'-' if desc else ''}_kv")
+    # the candidate's position last: the order is total, as a stable sort in policy order would
+    # make it, so a kept order can be checked by its neighbours alone (see _keep_order_lines)
+    parts.append(f"sk[{len(route.order)}]")
     return f"({', '.join(parts)},)"
 
 
@@ -438,9 +441,13 @@ def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
             emit(f"{_tail_source(route, traced, '            ')}")
     emit("    elif last is None:")
     emit(f"        rows = [{make} for c in CANDS]")
-    emit("    else:")
-    emit(f"        rows = [e if s is p else {make}")
-    emit("                for s, p, e, c in zip(stamps, last[0], last[1], CANDS)]")
+    keeps_order = plain_ok and whole and not route.avoids and _fast_numeric(route, traced)
+    if keeps_order:
+        lines += _keep_order_lines(make)
+    else:
+        emit("    else:")
+        emit(f"        rows = [e if s is p else {make}")
+        emit("                for s, p, e, c in zip(stamps, last[0], last[1], CANDS)]")
     if plain_ok:
         emit("    if plain:")
         emit(f"        xs = tuple([w[2] for w in rows if w[0] == {EXCLUDED}])")
@@ -456,7 +463,7 @@ def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
         emit("        avoid_names = [n for _k, n in avoid]")
         if whole:
             emit(f"{_tail_source(route, traced, '        ', keep_as='result = ')}")
-            emit("        LAST[0] = (stamps, rows, xs, result)")
+            emit("        LAST[0] = (stamps, rows, xs, result, keep)")
             emit("        return result")
         else:
             emit("        LAST[0] = (stamps, rows, xs, tuple(plan), tuple(avoid_names))")
@@ -503,6 +510,49 @@ def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _keep_order_lines(make: str) -> list[str]:
+    """A few providers changed since the last plain decision: re-make their rows, and if each
+    was kept and still is, with its new sort key still between its neighbours' in the last
+    order (keys are total: the position is their last item), that order and so the plan stand.
+    Otherwise all rows are gathered for the full path."""
+    return [
+        "    else:",
+        "        rows = None",
+        "        if plain and last[2] is not None:",
+        "            changed = [i for i, s, p in zip(POSITIONS, stamps, last[0]) if s is not p]",
+        "            if len(changed) <= 2:",
+        "                rows = list(last[1])",
+        "                order = last[4]",
+        "                for i in changed:",
+        "                    c = CANDS[i]",
+        f"                    new = rows[i] = {make}",
+        "                    if order is None:",
+        "                        continue",
+        "                    old = last[1][i]",
+        "                    if old[0] or new[0]:",  # KEPT is 0
+        "                        order = None",
+        "                        continue",
+        "                    at = order.index(old[2])",
+        "                    k = new[2][0]",
+        "                    if (at and order[at - 1][0] > k) or (",
+        "                        at + 1 < len(order) and k > order[at + 1][0]",
+        "                    ):",
+        "                        order = None",
+        "                        continue",
+        "                    if order is last[4]:",
+        "                        order = list(order)",
+        "                    order[at] = new[2]",
+        "                if order is not None:",
+        "                    if last[2]:",
+        "                        X.extend(last[2])",
+        "                    LAST[0] = (stamps, rows, last[2], last[3], order)",
+        "                    return last[3]",
+        "        if rows is None:",
+        f"            rows = [e if s is p else {make}",
+        "                    for s, p, e, c in zip(stamps, last[0], last[1], CANDS)]",
+    ]
+
+
 def _tail_source(route: RouteSpec, traced: bool, indent: str, keep_as: str = "") -> str:
     """:func:`_tail_lines` at ``indent``; with ``keep_as``, the plan is assigned, not returned."""
     tail = [indent + line[4:] for line in _tail_lines(route, traced)]
@@ -538,13 +588,17 @@ def _static_only(expr: ast.Expr) -> bool:
     return reads_only(expr, Scope.STATIC)
 
 
-def _static_keys(route: RouteSpec, attrs: Mapping[str, object]) -> tuple[Any, ...]:
+def _static_keys(route: RouteSpec, attrs: Mapping[str, object], index: int) -> tuple[Any, ...]:
     """Each order key's value for this provider where it is static (by the reference's own
-    evaluation, so both agree), else None (computed per request)."""
+    evaluation, so both agree), else None (computed per request); then the candidate's
+    position, the last key of a flat sort key (see :func:`_keys_code`)."""
     empty = RoutingRequest()
-    return tuple(
-        evaluate(key, _Env(empty, attrs)) if _static_only(key) else None
-        for key, _d, _t in route.order
+    return (
+        *(
+            evaluate(key, _Env(empty, attrs)) if _static_only(key) else None
+            for key, _d, _t in route.order
+        ),
+        index,
     )
 
 
@@ -588,7 +642,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
     attrs = spec.attributes
     cands: list[tuple[Any, ...]] = []
     attempts: dict[str, PlannedAttempt] = {}
-    for name in route.use_names:
+    for index, name in enumerate(route.use_names):
         a = attrs.get(name)
         if a is None:
             cands.append((name, None, None, None, None, None, None, None, ()))
@@ -613,7 +667,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
             float(op) if isinstance(op, int | float) else None,
             a.get("supports.vision"), a.get("supports.tools"),
             cw if isinstance(cw, int | float) else None,
-            _static_keys(route, a),
+            _static_keys(route, a, index),
         ))  # fmt: skip
     namespace: dict[str, Any] = dict(HELPERS)
     namespace.update(
@@ -647,6 +701,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
             ALL_TOOLS=all(t is True for t in tools),
             LAST=[None],
             LAST_TRACED=[None],
+            POSITIONS=range(len(cands)),
         )  # fmt: skip
         sources = [
             _planner_source(route, traced=False, name="fresh"),

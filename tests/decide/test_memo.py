@@ -279,3 +279,61 @@ def test_static_snapshots_keep_rows_per_snapshot() -> None:
     for _ in range(2):  # alternating snapshots never see each other's rows
         assert "p0" in policy.decide(request, calm).providers
         assert "p0" not in policy.decide(request, storm).providers
+
+
+def test_a_kept_order_is_checked_against_its_neighbours(traffic: Traffic) -> None:
+    """The lean path keeps the last order when a changed provider's key stays between its
+    neighbours', and re-sorts when it does not (ties fall to policy order)."""
+    policy = Policy.from_text(
+        'policy "p"\nroute main {\n  use all\n  order by in_flight\n}\n', config=FACTS
+    )
+    first, _ = _decide(policy, traffic, RoutingRequest(id="a"))
+    assert first.providers == ("p0", "p1", "p2", "p3", "p4")
+    traffic.step(("dispatch", 4))  # p4 is last already: the order stands
+    same, reads = _decide(policy, traffic, RoutingRequest(id="b"))
+    assert reads == ["p4"]
+    assert same.providers == ("p0", "p1", "p2", "p3", "p4")
+    traffic.step(("dispatch", 0))  # p0 now has one in flight: it moves behind p1..p3, before p4
+    moved, reads = _decide(policy, traffic, RoutingRequest(id="c"))
+    assert reads == ["p0"]
+    assert moved.providers == ("p1", "p2", "p3", "p0", "p4")
+    traffic.step(("dispatch", 2))
+    traffic.step(("dispatch", 3))  # two changed at once
+    again, reads = _decide(policy, traffic, RoutingRequest(id="d"))
+    assert sorted(reads) == ["p2", "p3"]
+    assert again.providers == ("p1", "p0", "p2", "p3", "p4")
+    traffic.step(("cancel", 0))  # p3's attempt given back: it moves ahead again
+    back, _ = _decide(policy, traffic, RoutingRequest(id="e"))
+    assert back.providers == ("p1", "p3", "p0", "p2", "p4")
+
+
+_ORDER_KEYS = ("in_flight", "rpm.remaining", "requests(1m)", "error_rate(1m)",
+               "success_rate(5m) desc", "tpm.used", "spend(1h) desc", "priority")  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.sampled_from(_ORDER_KEYS), min_size=1, max_size=3, unique=True),
+    st.booleans(),
+    st.lists(
+        st.lists(_STEP.filter(lambda s: s[0] != "decide"), min_size=0, max_size=3),
+        min_size=3,
+        max_size=25,
+    ),
+)
+def test_a_kept_order_never_differs_from_a_full_sort(
+    keys: list[str], skip: bool, rounds: list[list[tuple[Any, ...]]]
+) -> None:
+    """The lean path's neighbour check, under plain requests and a few changes between
+    decisions (where it is taken), against the graph reading afresh."""
+    gate = "  skip when breaker.open or rpm.remaining == 0\n" if skip else ""
+    policy = Policy.from_text(
+        f'policy "p"\nroute main {{\n  use all\n{gate}  order by {", ".join(keys)}\n}}\n',
+        config=FACTS,
+    )
+    traffic = Traffic([p.name for p in FACTS])
+    for n, steps in enumerate(rounds):
+        for step in steps:
+            traffic.step(step)
+        request = RoutingRequest(id=f"r{n}", input_tokens=100)
+        assert_same(policy, request, traffic.registry.snapshot())
