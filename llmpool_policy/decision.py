@@ -141,6 +141,22 @@ class Trace:
     candidates: tuple[CandidateTrace, ...] = ()
     splits: tuple[SplitDraw, ...] = ()
 
+    @classmethod
+    def make(
+        cls,
+        routes: tuple[RouteCheck, ...],
+        budgets: tuple[BudgetCheck, ...],
+        candidates: tuple[CandidateTrace, ...],
+        splits: tuple[SplitDraw, ...],
+    ) -> Trace:
+        """The same as ``Trace(...)``, built for the decision path (see
+        :meth:`RoutePlan.make`)."""
+        trace: Trace = _new(cls)
+        _set(trace, "__dict__", {
+            "routes": routes, "budgets": budgets, "candidates": candidates, "splits": splits,
+        })  # fmt: skip
+        return trace
+
 
 @dataclass(frozen=True)
 class Decision:

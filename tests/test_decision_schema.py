@@ -262,3 +262,6 @@ def test_the_fast_builders_equal_the_constructors() -> None:
     assert vars(decision) == vars(Decision(*values))
     assert list(vars(decision)) == [f.name for f in dataclasses.fields(Decision)]
     assert decision.trace == Trace()
+    trace_values = ((), (), (), ())
+    assert vars(Trace.make(*trace_values)) == vars(Trace(*trace_values))
+    assert list(vars(Trace.make(*trace_values))) == [f.name for f in dataclasses.fields(Trace)]

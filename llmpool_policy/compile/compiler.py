@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..decision import CandidateTrace, PlannedAttempt, RoutePlan, SplitDraw
+from ..decision import CandidateTrace, PlannedAttempt, RouteCheck, RoutePlan, SplitDraw
 from ..request import RoutingRequest
 from ..semantics import CheckedPolicy, ProviderFacts
 from ..semantics import types as t
@@ -55,6 +55,8 @@ class CompiledRoute:
     max_attempts: int | None
     max_cost: float | None
     source: str = field(repr=False, default="")
+    # a route without a condition: its (constant) check, for traces
+    always: RouteCheck = field(repr=False, default=RouteCheck("", "(always)", True))
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def _planner_source(route: RouteSpec, traced: bool, name: str) -> str:
     if traced:
         emit("            T.append(CandidateTrace(ROUTE, name, excluded=reason, values=tuple(R)))")
     emit("            continue")
-    emit(f"        keys = {_keys_code(route, plain, traced)}")
+    emit(f"        keys = {_keys_code(route, plain, _numeric_order(route) and not traced)}")
     if route.avoids:
         emit("        avoided = None")
         for i, (condition, text) in enumerate(route.avoids):
@@ -231,7 +233,7 @@ def _planner_source(route: RouteSpec, traced: bool, name: str) -> str:
         emit("        keep.append((keys, name))")
         if traced:
             emit("        T.append(CandidateTrace(ROUTE, name, values=tuple(R), order_keys=keys))")
-    body += _sort_lines(route, traced, "    ")
+    body += _sort_lines(route, _numeric_order(route) and not traced, "    ")
     emit("    plan = [n for _k, n in keep]")
     if route.avoids:
         emit("    avoid_names = [n for _k, n in avoid]")
@@ -311,7 +313,17 @@ def _row_source(route: RouteSpec, traced: bool) -> str:
             else "None"
         )
         emit(f"        return ({EXCLUDED}, {reason!r}, (name, {reason!r}), {trace})")
-    emit(f"    keys = {_keys_code(route, plain, traced)}")
+    if traced:  # the trace shows the keys as read; the planner sorts on the flat ones
+        emit(f"    keys = {_keys_code(route, plain, flat=False)}")
+        n = len(route.order)
+        flat = (
+            _flat_key(route, [f"keys[{i}]" for i in range(n)], None)
+            if _numeric_order(route)
+            else "keys"
+        )
+        emit(f"    item = ({flat}, name)")
+    else:
+        emit(f"    item = ({_keys_code(route, plain, flat=_numeric_order(route))}, name)")
     emit("    avoided = None")
     for i, (condition, text) in enumerate(route.avoids):  # (none: avoided stays None)
         test = cond.truth(condition, cond.expr(condition))
@@ -322,36 +334,45 @@ def _row_source(route: RouteSpec, traced: bool) -> str:
         if traced
         else "None"
     )
-    emit(f"    return ({KEPT} if avoided is None else {AVOIDED}, avoided, (keys, name), {trace})")
+    emit(f"    return ({KEPT} if avoided is None else {AVOIDED}, avoided, item, {trace})")
     head = f"def {'row_of_traced' if traced else 'row_of'}(v, a, sk, name):\n"
     return head + "\n".join(body) + "\n"
 
 
-def _fast_numeric(route: RouteSpec, traced: bool) -> bool:
-    """Sort keys built as flat tuples (missing last, desc negated) sorted by a C getter."""
-    return not traced and bool(route.order) and all(_numeric(k) for k, _d, _t in route.order)
+def _numeric_order(route: RouteSpec) -> bool:
+    """Every order key is a number: candidates sort on a flat key (see :func:`_keys_code`) by
+    a C getter rather than a Python key function."""
+    return bool(route.order) and all(_numeric(k) for k, _d, _t in route.order)
 
 
-def _keys_code(route: RouteSpec, plain: ExprCompiler, traced: bool) -> str:
+def _keys_code(route: RouteSpec, plain: ExprCompiler, flat: bool) -> str:
+    """The order keys as a tuple: as the trace shows them, or ``flat`` for sorting."""
     codes = [
         f"sk[{i}]" if _static_only(key) else plain.expr(key)
         for i, (key, _d, _t) in enumerate(route.order)
     ]
-    if not _fast_numeric(route, traced):
+    if not flat:
         return f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
+    return _flat_key(route, [f"(_kv := {code})" for code in codes], "_kv")
+
+
+def _flat_key(route: RouteSpec, values: list[str], again: str | None) -> str:
+    """``(missing, value, missing, value, ..., position)``: missing values last, ``desc``
+    negated, then the candidate's position, so the order is total, as a stable sort in policy
+    order would make it, and a kept order can be checked by its neighbours alone (see
+    :func:`_keep_order_lines`). ``again`` names what re-reads each value (a walrus target);
+    without it the values are re-read as written."""
     parts = []
-    for code, (_key, desc, _text) in zip(codes, route.order, strict=True):
-        value = f"(_kv := {code})"
+    for value, (_key, desc, _text) in zip(values, route.order, strict=True):
         parts.append(f"{value} is None")
-        parts.append(f"0 if _kv is None else {'-' if desc else ''}_kv")
-    # the candidate's position last: the order is total, as a stable sort in policy order would
-    # make it, so a kept order can be checked by its neighbours alone (see _keep_order_lines)
+        same = again or value
+        parts.append(f"0 if {same} is None else {'-' if desc else ''}{same}")
     parts.append(f"sk[{len(route.order)}]")
     return f"({', '.join(parts)},)"
 
 
-def _sort_lines(route: RouteSpec, traced: bool, indent: str) -> list[str]:
-    if _fast_numeric(route, traced):
+def _sort_lines(route: RouteSpec, flat: bool, indent: str) -> list[str]:
+    if flat:
         return [f"{indent}keep.sort(key=_first)", f"{indent}avoid.sort(key=_first)"]
     if not route.order:
         return []
@@ -441,7 +462,7 @@ def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
             emit(f"{_tail_source(route, traced, '            ')}")
     emit("    elif last is None:")
     emit(f"        rows = [{make} for c in CANDS]")
-    keeps_order = plain_ok and whole and not route.avoids and _fast_numeric(route, traced)
+    keeps_order = plain_ok and whole and not route.avoids and _numeric_order(route)
     if keeps_order:
         lines += _keep_order_lines(make)
     else:
@@ -458,7 +479,7 @@ def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
             emit(f"        avoid = [w[2] for w in rows if w[0] == {AVOIDED}]")
         else:
             emit("        avoid = []")
-        lines += _sort_lines(route, traced, "        ")
+        lines += _sort_lines(route, _numeric_order(route), "        ")
         emit("        plan = [n for _k, n in keep]")
         emit("        avoid_names = [n for _k, n in avoid]")
         if whole:
@@ -503,7 +524,7 @@ def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
     else:
         add("    keep.append(row[2])")
     lines += ["    " + line for line in body]
-    lines += _sort_lines(route, traced, "    ")
+    lines += _sort_lines(route, _numeric_order(route), "    ")
     emit("    plan = [n for _k, n in keep]")
     emit("    avoid_names = [n for _k, n in avoid]")
     lines += _tail_lines(route, traced)
@@ -732,6 +753,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         max_attempts=route.max_attempts,
         max_cost=route.max_cost,
         source=when_src + fast_src,
+        always=RouteCheck(route.name, "(always)", True),
     )
 
 

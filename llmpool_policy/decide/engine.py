@@ -43,7 +43,7 @@ def decide(
         when = route.when
         if when is None:
             if route_checks is not None:
-                route_checks.append(RouteCheck(route.name, "(always)", True))
+                route_checks.append(route.always)
             matched = route
             break
         if route_checks is None:
@@ -113,6 +113,6 @@ def decide(
         seed,
         tuple(excluded),
         denied,
-        Trace(tuple(route_checks or ()), tuple(budgets or ()), tuple(candidates or ()),
-              tuple(splits or ())) if trace else None,
+        Trace.make(tuple(route_checks or ()), tuple(budgets or ()), tuple(candidates or ()),
+                   tuple(splits or ())) if trace else None,
     )  # fmt: skip
