@@ -28,6 +28,7 @@ CODES: Final[dict[str, str]] = {
     "E110": "duplicate name",
     "E111": "setting given twice",
     "E112": "name is both a provider and a group",
+    "E113": "reserved name",
     # types and units
     "E201": "type or unit mismatch",
     "E202": "condition is not true/false",

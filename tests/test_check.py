@@ -168,6 +168,16 @@ def test_group_shadowing_a_provider() -> None:
     assert codes(text, PROVIDERS) == ["E112"]
 
 
+def test_groups_cannot_take_the_words_use_reads_first() -> None:
+    """`use all` and `use providers where` never mean a group: such a group is an error, with or
+    without a config (a list such as `[all]` would take it, `use all` would not)."""
+    for word in ("all", "providers"):
+        text = f"group {word} = [openai-gpt4o]\nroute r {{ use [{word}] }}"
+        assert codes(text) == ["E113"]
+        assert codes(text, PROVIDERS) == ["E113"]
+    assert codes("group everyone = [openai-gpt4o]\nroute r { use [everyone] }") == []
+
+
 def test_empty_selection_warns_with_config() -> None:
     text = "route r { use providers where context_window > 1M }"
     assert codes(text, PROVIDERS) == ["W104"]

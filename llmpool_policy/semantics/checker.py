@@ -175,6 +175,26 @@ def _provider_names(ctx: Context) -> list[str]:
 # ---- names -------------------------------------------------------------------------------------
 
 
+# Words that `use` reads before any group: a group so named could never be used by name.
+_RESERVED_GROUP_NAMES = {
+    "all": "`use all` always means every provider",
+    "providers": "`use providers where ...` always selects by a condition",
+}
+
+
+@rule("E113")
+def reserved_names(ctx: Context) -> Iterator[Diagnostic]:
+    for name, group in ctx.symbols.groups.items():
+        why = _RESERVED_GROUP_NAMES.get(name)
+        if why is not None:
+            yield ctx.error(
+                "E113",
+                f"a group cannot be named '{name}': {why}",
+                group.name.span,
+                help="rename the group: any name but 'all' and 'providers'",
+            )
+
+
 @rule("E110", "E112")
 def duplicate_names(ctx: Context) -> Iterator[Diagnostic]:
     for kind, first, again in ctx.symbols.duplicates:
