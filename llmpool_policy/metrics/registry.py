@@ -10,7 +10,6 @@ hands out read-only snapshots for the decision.
 
 from __future__ import annotations
 
-import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from .limits import LimitKind, LimitSpec, RateLimits, Refused, Reservation
 from .live import LiveSnapshot
 from .snapshot import Stamp, stable_edge
 from .spend import BudgetLedger
-from .windows import CLASS_INDEX, DEFAULT_TIERS, EventWindows, Tier, fewest_edges
+from .windows import CLASS_INDEX, DEFAULT_TIERS, EventWindows, Tier, fewest_edges, next_edge
 
 __all__ = [
     "DEFAULT_LATENCY_WINDOWS",
@@ -259,23 +258,16 @@ class ProviderMetrics:
         unwindowed figure) may move: a bucket edge, a learned limit's reset, the end of a
         cool-down or of an open breaker's cool-down. Made under the lock, so an event racing
         with it cannot leave a stamp that outlives the event. (On the decision path whenever
-        a provider changed: written out rather than through each part's ``next_change``.)"""
+        a provider changed: the parts' bucket edges are merged once per ``windows``, rather
+        than each part's ``next_change`` asked every time.)"""
         edges = self._memo_edges.get(windows)
         if edges is None:  # fixed by the tiers and the windows: worked out once
             found = self.windows.edges(windows) | self.latency.edges(windows)
             edges = self._memo_edges[windows] = fewest_edges(found | self.limits.edges())
         with self._lock:
-            edge = math.inf
-            for width, offset in edges:
-                at = ((now - offset) // width + 1.0) * width + offset
-                if at < edge:
-                    edge = at
-            deadline = self.limits.next_deadline(now)
-            if deadline < edge:
-                edge = deadline
-            until = self.breaker.open_until
-            if until is not None and now < until < edge:
-                edge = until
+            edge = min(
+                next_edge(now, edges), self.limits.next_deadline(now), self.breaker.next_change(now)
+            )
             stamp = Stamp(now, stable_edge(edge))
             self._stamps[windows] = stamp
         return stamp

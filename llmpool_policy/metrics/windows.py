@@ -375,11 +375,6 @@ class SlidingCounter:
             return self._total
         return self._total - self._expired(idx)
 
-    def next_change(self, now: float) -> float:
-        """The first instant after ``now`` at which :meth:`value` may change without an add:
-        the next bucket edge."""
-        return next_edge(now, ((self.width_s, 0.0),))
-
     def next_release(self, now: float) -> float | None:
         """Seconds until part of the current total stops counting; None when nothing counts."""
         idx = int(now // self.width_s)
