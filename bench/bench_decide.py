@@ -14,8 +14,8 @@ calls beside it; p99 and min are over all calls. What is measured:
     The compiled graph keeps each provider's verdict while the provider is unchanged (its
     stamp), so three more lines show traffic between decisions, untimed: a busy pool (the
     clock 2 ms on and one provider's attempt finished before each decision: 500 decisions a
-    second), the same with the trace on, and every provider changed before each decision (no
-    verdict kept: the memo's worst case).
+    second), the same with the trace on, two providers changed per decision, and every
+    provider changed before each decision (no verdict kept: the memo's worst case).
 (b) a generated 200-route, 50-provider policy whose request matches route 199 of 200, in two
     variants: every route pinned by ``request.model == "m<k>"`` (the route index finds it at
     once) and every route conditioned on ``request.metadata.tenant`` (not indexable: 198
@@ -344,6 +344,11 @@ def bench_default(runs: int) -> dict[str, Row]:
         busy_clock.advance(0.002)
         finish(metrics[i % len(metrics)])
 
+    def two_changed(i: int) -> None:  # a dispatch and a completion elsewhere, say
+        busy_clock.advance(0.002)
+        finish(metrics[i % len(metrics)])
+        finish(metrics[(i + 5) % len(metrics)])
+
     def all_changed(i: int) -> None:  # every provider changed: no memo hit at all
         busy_clock.advance(0.002)
         for p in metrics:
@@ -363,6 +368,12 @@ def bench_default(runs: int) -> dict[str, Row]:
         runs,
         "<= 3x trace off",
         before=one_changed,
+    )
+    rows["busy2"] = measure(
+        "(a) default, live, busy: 2 providers changed per decision",
+        lambda i: decide(reqs[i & mask], busy_snap()),
+        runs,
+        before=two_changed,
     )
     rows["churn"] = measure(
         "(a) default, live, all 10 providers changed per decision",
