@@ -7,6 +7,7 @@ configuration problems, every diagnostic at once (never just the first one).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final, Literal, get_args
 
 from .diagnostics import Diagnostic, render_short
 
@@ -15,6 +16,7 @@ __all__ = [
     "BudgetExceededError",
     "ConfigurationError",
     "DeadlineExceededError",
+    "ErrorClass",
     "LLMPoolError",
     "NoProviderAvailableError",
     "PolicyError",
@@ -25,8 +27,9 @@ __all__ = [
 
 
 # The error classes shared by the policy language, the executor, the metrics and traces. One
-# definition: the checker, the metrics windows and the provider adapters all read this tuple.
-ERROR_CLASSES: tuple[str, ...] = (
+# definition: the checker, the metrics windows and the provider adapters all read it, as the
+# type ``ErrorClass`` or the tuple ``ERROR_CLASSES``.
+ErrorClass = Literal[
     "rate_limited",
     "overloaded",
     "server_error",
@@ -40,7 +43,8 @@ ERROR_CLASSES: tuple[str, ...] = (
     "invalid_response",
     "budget_exceeded",
     "cancelled",
-)
+]
+ERROR_CLASSES: Final[tuple[str, ...]] = get_args(ErrorClass)
 
 
 class LLMPoolError(Exception):

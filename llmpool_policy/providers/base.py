@@ -14,11 +14,11 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal, Protocol, get_args
+from typing import Any, Final, Literal, Protocol
 
 from ..config.models import ProviderConfig
 from ..config.secrets import MASK
-from ..errors import ProviderError, RateLimitError
+from ..errors import ERROR_CLASSES, ErrorClass, ProviderError, RateLimitError
 from ..messages import ChatRequest, ChatResponse
 from .headers import RateLimitInfo
 from .sanitize import sanitize
@@ -35,23 +35,6 @@ __all__ = [
     "transport_failure",
 ]
 
-ErrorClass = Literal[
-    "rate_limited",
-    "overloaded",
-    "server_error",
-    "timeout",
-    "connection",
-    "bad_request",
-    "auth",
-    "not_found",
-    "context_window",
-    "content_policy",
-    "invalid_response",
-    "budget_exceeded",
-    "cancelled",
-]
-# The policy language's error classes (a test holds this equal to semantics.ERROR_CLASSES).
-ERROR_CLASSES: Final[tuple[str, ...]] = get_args(ErrorClass)
 RETRYABLE_CLASSES: Final = frozenset(
     {"rate_limited", "overloaded", "server_error", "timeout", "connection", "invalid_response"}
 )
