@@ -274,22 +274,26 @@ def generated_policy(
 # ---- the benchmarks -----------------------------------------------------------------------------
 
 
-def bench_default(runs: int) -> dict[str, Row]:
+def default_setup() -> tuple[
+    list[str], Policy, list[RoutingRequest], MetricsRegistry, StaticSnapshot
+]:
+    """(a)'s inputs: the default policy over the 10 providers, 256 requests, the live registry
+    (one provider broken, one at its rpm limit) and the static snapshot stating the like."""
     config = load_config(CONFIG)
     names = [p.name for p in config.providers]
     policy = Policy.from_file(ROOT / "policies" / "default.policy", config=config)
     reqs = requests(256, model="gpt-4o", messages=4, input_tokens=1200, max_tokens=512)
-    mask = len(reqs) - 1
     reg = live_registry(
-        names,
-        rpm=600,
-        rpd=100_000,
-        tpm=1_000_000,
-        per_second=5,
-        broken=names[3],
+        names, rpm=600, rpd=100_000, tpm=1_000_000, per_second=5, broken=names[3],
         exhausted=names[7],
-    )
+    )  # fmt: skip
     static = static_snapshot(names, broken=names[3], exhausted=names[7])
+    return names, policy, reqs, reg, static
+
+
+def bench_default(runs: int) -> dict[str, Row]:
+    names, policy, reqs, reg, static = default_setup()
+    mask = len(reqs) - 1
     first = policy.decide(reqs[0], reg.snapshot())
     print(
         f"default.policy, {len(names)} providers; live plan: {', '.join(first.providers)}; "
@@ -483,20 +487,7 @@ def bench_update(runs: int = 300) -> Row:
 
 def profile_default(calls: int) -> str:
     """cProfile of the default decision, trace off, live and static, by own time."""
-    config = load_config(CONFIG)
-    names = [p.name for p in config.providers]
-    policy = Policy.from_file(ROOT / "policies" / "default.policy", config=config)
-    reg = live_registry(
-        names,
-        rpm=600,
-        rpd=100_000,
-        tpm=1_000_000,
-        per_second=5,
-        broken=names[3],
-        exhausted=names[7],
-    )
-    static = static_snapshot(names, broken=names[3], exhausted=names[7])
-    reqs = requests(256, model="gpt-4o", messages=4, input_tokens=1200, max_tokens=512)
+    _names, policy, reqs, reg, static = default_setup()
     out = io.StringIO()
     cases: list[tuple[str, Callable[[], Any]]] = [
         ("live", reg.snapshot),
