@@ -223,6 +223,13 @@ def base_headers(provider: ProviderConfig, auth: Mapping[str, str]) -> dict[str,
     return headers
 
 
+def bearer_auth(provider: ProviderConfig) -> dict[str, str]:
+    """``authorization: Bearer <key>`` (OpenAI-compatible and Cohere), none without a key."""
+    if provider.api_key is None:
+        return {}
+    return {"authorization": f"Bearer {provider.api_key.reveal()}"}
+
+
 def endpoint(base_url: str, path: str) -> str:
     return base_url.rstrip("/") + path
 

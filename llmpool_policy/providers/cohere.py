@@ -19,6 +19,7 @@ from ._common import (
     Invalid,
     JSONAdapter,
     base_headers,
+    bearer_auth,
     check_capabilities,
     content_part,
     count,
@@ -87,15 +88,10 @@ class CohereAdapter(JSONAdapter):
                 provider=provider.name,
                 feature="tool_choice",
             )
-        auth = (
-            {}
-            if provider.api_key is None
-            else {"authorization": f"Bearer {provider.api_key.reveal()}"}
-        )
         return WireRequest(
             method="POST",
             url=chat_url(provider.base_url),
-            headers=base_headers(provider, auth),
+            headers=base_headers(provider, bearer_auth(provider)),
             json=body,
             timeout_s=timeout_s(provider),
         )

@@ -17,6 +17,7 @@ from ._common import (
     Invalid,
     JSONAdapter,
     base_headers,
+    bearer_auth,
     check_capabilities,
     content_part,
     count,
@@ -81,15 +82,10 @@ class OpenAIAdapter(JSONAdapter):
             )
         if request.user is not None:
             body["user"] = request.user
-        auth = (
-            {}
-            if provider.api_key is None
-            else {"authorization": f"Bearer {provider.api_key.reveal()}"}
-        )
         return WireRequest(
             method="POST",
             url=endpoint(provider.base_url, "/chat/completions"),
-            headers=base_headers(provider, auth),
+            headers=base_headers(provider, bearer_auth(provider)),
             json=body,
             timeout_s=timeout_s(provider),
         )
