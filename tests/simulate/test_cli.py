@@ -35,22 +35,9 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 def test_simulate_writes_text_json_and_offline_html(tmp_path: Path) -> None:
     out_json, out_html = tmp_path / "r.json", tmp_path / "r.html"
-    done = cli(
-        "simulate",
-        DEFAULT,
-        "--config",
-        CONFIG,
-        "--traffic",
-        TRAFFIC,
-        "--scenario",
-        SCENARIO,
-        "--seed",
-        "4",
-        "--report",
-        str(out_json),
-        "--report",
-        str(out_html),
-    )
+    outage_run = ("simulate", DEFAULT, "--config", CONFIG, "--traffic", TRAFFIC,
+                  "--scenario", SCENARIO, "--seed", "4")  # fmt: skip
+    done = cli(*outage_run, "--report", str(out_json), "--report", str(out_html))
     assert done.returncode == 0, done.stderr
     assert "600 requests" in done.stdout and "routes (hits):" in done.stdout
     assert done.stderr == ""  # no progress bar when stderr is not a terminal
@@ -63,20 +50,7 @@ def test_simulate_writes_text_json_and_offline_html(tmp_path: Path) -> None:
     assert not re.search(r"<script|<link|<img|src=|href=", page)
     # the same run again: byte-identical JSON
     again = tmp_path / "again.json"
-    cli(
-        "simulate",
-        DEFAULT,
-        "--config",
-        CONFIG,
-        "--traffic",
-        TRAFFIC,
-        "--scenario",
-        SCENARIO,
-        "--seed",
-        "4",
-        "--report",
-        str(again),
-    )
+    cli(*outage_run, "--report", str(again))
     assert again.read_bytes() == out_json.read_bytes()
 
 
