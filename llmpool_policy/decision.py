@@ -38,6 +38,9 @@ class PlannedAttempt:
     retry_on: tuple[str, ...]
     retry_statuses: tuple[tuple[int, int], ...]
     retry_after_cap_s: float | None  # None: retry-after is not honoured
+    # The provider's context window (None: unknown), so that a context_window failure fails
+    # over only to larger windows. Static config, not part of the plan's JSON.
+    context_window: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {

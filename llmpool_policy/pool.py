@@ -563,7 +563,8 @@ class LLMPool:
         client = self._client
         if client is None:  # close() stopped waiting for this request
             raise LLMPoolError("the pool was closed before the request finished")
-        gate = metrics.on_dispatch(tokens + (request.max_tokens or 0))
+        need = tokens + (request.max_tokens or 0)
+        gate = metrics.on_dispatch(need)
         if not isinstance(gate, Attempt):
             return Refused(gate.reason, gate.retry_in_s)
         started = self._clock.now()
@@ -595,7 +596,7 @@ class LLMPool:
                 if self._client is None:
                     raise LLMPoolError("the pool was closed before the request finished") from exc
                 raise
-            return self._finish(state, send, gate, failure, started, rid)
+            return self._finish(send, gate, failure, started, rid, need)
         now = self._clock.now()
         wall = self._clock.wall()  # Anthropic's resets and HTTP-date retry-afters are wall times
         limits = adapter.limits_from_headers(headers, now=wall)
@@ -609,7 +610,7 @@ class LLMPool:
             )
         parsed = adapter.parse(status, headers, body, provider=provider, now=wall)
         if isinstance(parsed, ProviderFailure):
-            return self._finish(state, send, gate, parsed, started, rid)
+            return self._finish(send, gate, parsed, started, rid, need)
         usage = parsed.usage
         cost = response_cost(provider, usage.input_tokens, usage.output_tokens)
         gate.complete(None, now - started, usage.total_tokens, cost)
@@ -628,13 +629,15 @@ class LLMPool:
 
     def _finish(
         self,
-        state: _State,
         send: Send,
         gate: Attempt,
         failure: ProviderFailure,
         started: float,
         rid: str,
+        need: int,
     ) -> Outcome:
+        """Settle a failed attempt, then say when the provider's gate admits the next one (so
+        the executor never sleeps toward a retry the gate would refuse)."""
         now = self._clock.now()
         latency = now - started
         gate.complete(failure.error_class, latency, None, 0.0)
@@ -651,5 +654,6 @@ class LLMPool:
              "message": failure.message, "latency_s": latency},
         )  # fmt: skip
         return Outcome(
-            failure.error_class, failure.status, latency, failure.retry_after_s, failure.message
-        )
+            failure.error_class, failure.status, latency, failure.retry_after_s, failure.message,
+            available_in_s=metrics.available_in(need),
+        )  # fmt: skip

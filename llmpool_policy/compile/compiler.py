@@ -23,7 +23,7 @@ from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
 from .codegen import HELPERS, ExprCompiler, reads_only, reads_request, reads_untyped, windows_read
 from .reference import _Env, draw, evaluate
-from .spec import BudgetSpec, PolicySpec, RouteSpec, build_spec, provider_timeout
+from .spec import BudgetSpec, PolicySpec, RouteSpec, build_spec, context_window, provider_timeout
 
 __all__ = ["CompiledBudget", "CompiledPolicy", "CompiledRoute", "compile_policy"]
 
@@ -677,6 +677,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
             retry_on=route.retry_on,
             retry_statuses=route.retry_statuses,
             retry_after_cap_s=route.retry_after_cap_s,
+            context_window=context_window(a),
         )
         attempts[name] = attempt
         ip = a.get("input_price")

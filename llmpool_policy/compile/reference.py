@@ -47,7 +47,7 @@ from ..request import RoutingRequest
 from ..semantics.signals import Scope, lookup
 from ..semantics.static_eval import ARITH, COMPARE
 from ..syntax import ast
-from .spec import PolicySpec, RouteSpec, provider_timeout
+from .spec import PolicySpec, RouteSpec, context_window, provider_timeout
 from .values import estimated_cost, live_value, request_value
 
 __all__ = ["draw", "reference_decide"]
@@ -253,6 +253,7 @@ def _route_plan(
             retry_on=route.retry_on,
             retry_statuses=route.retry_statuses,
             retry_after_cap_s=route.retry_after_cap_s,
+            context_window=context_window(attrs_by_name[name]),
         )
         for name in plan
     )

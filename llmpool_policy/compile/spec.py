@@ -17,11 +17,22 @@ from ..syntax import ast
 from ..syntax.formatter import format_expr
 from .normalize import normalize
 
-__all__ = ["DEFAULT_FAILOVER", "BudgetSpec", "PolicySpec", "RouteSpec", "build_spec"]
+__all__ = [
+    "DEFAULT_FAILOVER",
+    "DEFAULT_RETRY_ON",
+    "BudgetSpec",
+    "PolicySpec",
+    "RouteSpec",
+    "build_spec",
+]
 
-# Transient failures worth retrying and moving on from, when a route says nothing (the seed's
+# Transient failures worth retrying at the same provider, when a route says nothing (the seed's
 # intent).
-DEFAULT_FAILOVER = ("rate_limited", "overloaded", "server_error", "timeout", "connection")
+DEFAULT_RETRY_ON = ("rate_limited", "overloaded", "server_error", "timeout", "connection")
+# ... and worth moving on from: also a malformed answer (another provider may answer well) and a
+# context window exceeded (another provider may have a larger one: the executor tries only
+# those). docs/providers.md, "Error classes", is the one table of what each class does.
+DEFAULT_FAILOVER = (*DEFAULT_RETRY_ON, "invalid_response", "context_window")
 
 
 @dataclass(frozen=True)
@@ -212,7 +223,7 @@ def build_spec(
         shape = retry_shape(block, pool)
         on = next((s for s in settings if isinstance(s, ast.RetryOn)), None)
         honor = next((s for s in settings if isinstance(s, ast.HonorRetryAfter)), None)
-        retry_on, retry_statuses = _items(on.items) if on is not None else (DEFAULT_FAILOVER, ())
+        retry_on, retry_statuses = _items(on.items) if on is not None else (DEFAULT_RETRY_ON, ())
         failover = next((s for s in route.body if isinstance(s, ast.Failover)), None)
         if failover is None:
             failover_on: tuple[str, ...] | None = DEFAULT_FAILOVER
@@ -290,6 +301,12 @@ def _steps(
         return defaults.sleeps()
     backoff = next((s for s in block if isinstance(s, ast.Backoff)), None)
     return tuple(sleeps((backoff,) if backoff is not None else (), tries))
+
+
+def context_window(attributes: Mapping[str, object]) -> int | None:
+    """The provider's configured context window in tokens (None: not configured)."""
+    value = attributes.get("context_window")
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def provider_timeout(attributes: Mapping[str, object], route: RouteSpec) -> float:

@@ -10,6 +10,7 @@ hands out read-only snapshots for the decision.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -173,6 +174,29 @@ class ProviderMetrics:
                 reservation = self.limits.force(now, tokens)
             self.in_flight += 1
             return Attempt(self, now, reservation, probe)
+
+    def available_in(self, tokens: int = 0) -> float:
+        """Seconds until :meth:`on_dispatch` would admit an attempt of ``tokens`` (0.0: now),
+        read without changing anything: an open breaker's cool-down, a retry-after cool-down,
+        a spent rate limit's release. ``math.inf`` when no time can be named (half-open with
+        every probe slot taken: it frees when a probe ends). Drivers pass it to the executor,
+        which never sleeps toward a retry this gate would refuse."""
+        with self._lock:
+            now = self.clock.now()
+            breaker = self.breaker
+            wait = 0.0
+            state = breaker.state(now)
+            if state == OPEN:
+                until = breaker.open_until
+                wait = math.inf if until is None else until - now
+            elif state == HALF_OPEN and breaker.probes_in_flight >= breaker.spec.probes:
+                return math.inf
+            refused = self.limits.check(now, tokens)
+            if refused is not None:
+                if refused.retry_in_s is None:
+                    return math.inf
+                wait = max(wait, refused.retry_in_s)
+            return wait
 
     def on_complete(
         self,

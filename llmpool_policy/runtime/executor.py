@@ -19,10 +19,19 @@ client error: auth, bad_request, ...) ends the request at once. When a route's p
 the next route plan (its fallback) continues with the SAME counters. The deadline and max
 attempts bound everything; a provider the live gate refuses (breaker open, rate limit spent) is
 passed over without using an attempt.
+
+A failure path is judged by its latency too, so the executor never sleeps toward a retry that
+cannot happen: the driver reports with each failure when the provider's live gate will next
+admit an attempt (``Outcome.available_in_s``: a retry-after cool-down, a breaker that has just
+opened, a spent limit). When that is later than the sleep the policy allows before the retry,
+or the sleep would cross the deadline, the provider's retries are given up at once and the
+request fails over to the next candidate (which still has the rest of the deadline).
+A ``context_window`` failure fails over only to providers whose window is larger (or unknown).
 """
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -77,7 +86,10 @@ class Fail:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What came of a Send: ``error_class`` None means success (``response`` holds it)."""
+    """What came of a Send: ``error_class`` None means success (``response`` holds it).
+    ``available_in_s``: after a failure, the seconds until the provider's live gate admits its
+    next attempt, as the driver read it once the failure was settled (0.0: at once;
+    ``math.inf``: no time can be named)."""
 
     error_class: str | None
     status: int | None = None
@@ -85,6 +97,7 @@ class Outcome:
     retry_after_s: float | None = None
     message: str = ""
     response: object = None
+    available_in_s: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +146,9 @@ class Executor:
         self._final: Succeed | Fail | None = None
         self._last_failure: AttemptRecord | None = None
         self._last_retry_after: float | None = None
+        self._gave_up: str = ""  # why the last provider's retries were given up, if they were
+        self._deadline_blocked = False  # the last retry given up would have crossed the deadline
+        self._window_floor: int | None = None  # after a context_window failure: skip windows <=
         if decision.denied is not None:
             from ..errors import BudgetExceededError
 
@@ -154,11 +170,26 @@ class Executor:
         while self._plan < len(self._plans):
             plan = self._plans[self._plan]
             if self._index < len(plan.attempts):
-                return plan.attempts[self._index]
+                attempt = plan.attempts[self._index]
+                floor = self._window_floor
+                if floor is not None and self._tries == 0 and self._too_small(attempt, floor):
+                    self._records.append(
+                        AttemptRecord(attempt.provider, plan.route, self._used + 1, None, None,
+                                      0.0, f"context window {attempt.context_window} is not "
+                                      f"larger than the {floor} that was exceeded", skipped=True)
+                    )  # fmt: skip
+                    self._index += 1
+                    continue
+                return attempt
             self._plan += 1
             self._index = 0
             self._tries = 0
         return None
+
+    @staticmethod
+    def _too_small(attempt: PlannedAttempt, floor: int) -> bool:
+        window = attempt.context_window
+        return window is not None and window <= floor
 
     def _advance_provider(self) -> None:
         self._index += 1
@@ -175,6 +206,8 @@ class Executor:
             return Sleep(seconds)
         attempt = self._current()
         if attempt is None:
+            if self._deadline_blocked:  # the last provider's retry would have passed it
+                return self._finish(self._deadline_error())
             return self._finish(self._exhausted())
         remaining = None if self._deadline is None else self._deadline - now
         if remaining is not None and remaining <= 0:
@@ -227,22 +260,43 @@ class Executor:
         retryable = error in attempt.retry_on or _in_statuses(
             outcome.status, attempt.retry_statuses
         )
+        self._gave_up = ""
+        self._deadline_blocked = False
         if retryable and self._tries < attempt.tries:
             delay = self._backoff(attempt, self._tries - 1, outcome.retry_after_s)
-            if self._deadline is not None and now + delay >= self._deadline:
-                self._final = self._fail(self._deadline_error())
+            gate = outcome.available_in_s
+            if gate > delay:
+                # The gate would refuse the retry after the sleep: give it up now, not later.
+                self._gave_up = (
+                    f"{send.provider} cannot be tried again for "
+                    f"{'an unknown time' if gate == math.inf else f'{gate:g}s'}, longer than "
+                    f"the {delay:g}s the policy waits before a retry"
+                )
+            elif self._deadline is not None and now + delay >= self._deadline:
+                self._gave_up = (
+                    f"a retry of {send.provider} after {delay:g}s would pass the deadline"
+                )
+                self._deadline_blocked = True
+            else:
+                if delay > 0:
+                    self._sleep = delay
                 return
-            if delay > 0:
-                self._sleep = delay
-            return
         fails_over = plan.failover_on is not None and (
             error in plan.failover_on or _in_statuses(outcome.status, plan.failover_statuses)
         )
         if fails_over:
+            if error == "context_window" and attempt.context_window is not None:
+                floor = self._window_floor
+                self._window_floor = max(attempt.context_window, floor or 0)
             self._advance_provider()
             return
+        if self._deadline_blocked:
+            self._final = self._fail(self._deadline_error())
+            return
         # A client error (or a transient one this route will not fail over on): stop here.
-        self._final = self._fail(self._error_from(record, terminal=not retryable))
+        self._final = self._fail(
+            self._error_from(record, terminal=not retryable, why=self._gave_up)
+        )
 
     def _backoff(
         self, attempt: PlannedAttempt, retry_index: int, retry_after: float | None
@@ -284,13 +338,15 @@ class Executor:
                 + "; ".join(f"{p}: {m}" for p, m in skipped.items()),
                 skipped,
             )
+        if self._gave_up:
+            why = f"{why}; {self._gave_up}"
         return self._error_from(self._last_failure, terminal=False, why=why)
 
     def _error_from(self, record: AttemptRecord, *, terminal: bool, why: str = "") -> LLMPoolError:
         summary = ", ".join(
             f"{r.provider}: {r.error_class or 'ok'}" for r in self._records if not r.skipped
         )
-        prefix = "request failed" if terminal else f"request failed ({why})"
+        prefix = f"request failed ({why})" if why else "request failed"
         message = f"{prefix}; attempts: {summary}"
         if record.error_class == "rate_limited":
             return RateLimitError(

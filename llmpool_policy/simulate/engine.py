@@ -518,7 +518,11 @@ class _Run:
             gate.complete(error_class, latency, None, 0.0)
             if retry_after is not None and error_class in ("rate_limited", "overloaded"):
                 metrics.cool_down(retry_after)
-            outcome = Outcome(error_class, status, latency, retry_after, f"simulated {error_class}")
+            available = metrics.available_in(flight.tokens + (flight.record.max_tokens or 0))
+            outcome = Outcome(
+                error_class, status, latency, retry_after, f"simulated {error_class}",
+                available_in_s=available,
+            )  # fmt: skip
         flight.executor.record(outcome, now)
         self._step(flight)
 

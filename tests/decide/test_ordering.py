@@ -175,5 +175,9 @@ route default { use all }
     assert on.failover_statuses == ((429, 429), (500, 599), (500, 504))
     default = decide(policy, RoutingRequest()).plans[0]
     assert default.failover_on == (
+        "rate_limited", "overloaded", "server_error", "timeout", "connection",
+        "invalid_response", "context_window",
+    )  # fmt: skip
+    assert default.attempts[0].retry_on == (
         "rate_limited", "overloaded", "server_error", "timeout", "connection"
     )  # fmt: skip

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import threading
 
 import pytest
@@ -164,3 +165,27 @@ def test_soft_gate_counts_without_refusing() -> None:
     forced = p.on_dispatch(enforce=False)
     assert forced and p.in_flight == 1
     assert registry.snapshot().provider("p").rpm_used == 1
+
+
+def test_available_in_names_when_on_dispatch_would_admit() -> None:
+    """The executor's gate answer: read-only, and equal to what on_dispatch then does."""
+    from llmpool_policy.metrics import BreakerSpec
+
+    clock = ManualClock()
+    registry = MetricsRegistry(clock)
+    registry.reconcile(["p"], limits={"p": LimitSpec(rpm=1)},
+                       breakers={"p": BreakerSpec(failures=1, cool_down_s=30.0, probes=1)})  # fmt: skip
+    p = registry.provider("p")
+    assert p.available_in() == 0.0
+    attempt = p.on_dispatch()
+    assert attempt
+    release = p.available_in()
+    assert 60.0 <= release <= 61.0  # rpm 1 spent: its bucket's release (1 s buckets)
+    attempt.complete("server_error", 0.1)  # opens the breaker for 30 s
+    assert p.available_in() == release  # the later of the two
+    clock.advance(release)
+    assert p.available_in() == 0.0 and p.on_dispatch()  # half-open, the probe slot taken
+    assert p.available_in() == math.inf  # no time can be named until the probe ends
+    p.cool_down(45.0)
+    assert p.available_in() == math.inf
+    assert not p.on_dispatch()

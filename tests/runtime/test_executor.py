@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 from hypothesis import given, settings
@@ -243,3 +244,51 @@ def test_any_outcome_sequence_ends_once_within_bounds(
     assert len([a for a in log if isinstance(a, Send)]) <= 7
     elapsed = sum(a.seconds for a in log if isinstance(a, Sleep))
     assert elapsed <= 60
+
+
+# ---- the gate's answer: never sleep toward a retry it would refuse (issue 11) -----------------
+
+
+def test_a_gate_closed_longer_than_the_backoff_fails_over_without_sleeping() -> None:
+    p = policy("route d { use [a, b] retry r }")
+    result, log = run(
+        p,
+        lambda s: (
+            Outcome("server_error", 500, 0.1, available_in_s=30.0)
+            if s.provider == "a"
+            else Outcome(None, 200)
+        ),
+    )
+    assert isinstance(result, Succeed)
+    assert sends(log) == [("a", 1), ("b", 1)]
+    assert not any(isinstance(a, Sleep) for a in log)
+
+
+def test_a_gate_that_opens_within_the_backoff_is_slept_toward() -> None:
+    p = policy("route d { use [a, b] retry r }")
+    outcomes = iter([Outcome("server_error", 500, 0.0, available_in_s=1.0), Outcome(None, 200)])
+    result, log = run(p, lambda s: next(outcomes))
+    assert isinstance(result, Succeed)
+    assert sends(log) == [("a", 1), ("a", 2)]
+    assert [a.seconds for a in log if isinstance(a, Sleep)] == [1.0]
+
+
+def test_an_unknown_gate_time_fails_over_and_the_last_error_says_why() -> None:
+    p = policy("route d { use [a] retry r }")
+    result, log = run(p, lambda s: Outcome("server_error", 500, 0.0, available_in_s=math.inf))
+    assert isinstance(result, Fail) and isinstance(result.error, ProviderError)
+    assert sends(log) == [("a", 1)]
+    assert "a cannot be tried again for an unknown time" in str(result.error)
+    assert result.error.retryable
+
+
+def test_a_retry_past_the_deadline_moves_on_to_the_next_provider() -> None:
+    p = policy("limits { deadline 3s }\nroute d { use [a, b] retry r }")
+    result, log = run(
+        p,
+        lambda s: Outcome("server_error", 500, 2.5) if s.provider == "a" else Outcome(None, 200),
+    )
+    # a fails at 2.5 s; its 1 s backoff would pass 3 s, so b gets the 0.5 s that is left
+    assert isinstance(result, Succeed)
+    assert sends(log) == [("a", 1), ("b", 1)]
+    assert [a.timeout_s for a in log if isinstance(a, Send)] == [3.0, 0.5]
