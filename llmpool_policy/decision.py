@@ -176,6 +176,9 @@ class Decision:
     excluded: tuple[tuple[str, str], ...] = ()  # (provider, reason) for every removal
     denied: str | None = None  # set when a budget denies the request
     trace: Trace | None = field(default=None, compare=False)
+    # `when none available wait up to D`: how long the request may wait for a provider the
+    # live gate holds (within the deadline) instead of failing at once; None: it does not wait
+    wait_s: float | None = None
 
     @classmethod
     def make(
@@ -190,6 +193,7 @@ class Decision:
         excluded: tuple[tuple[str, str], ...],
         denied: str | None,
         trace: Trace | None,
+        wait_s: float | None = None,
     ) -> Decision:
         """The same as ``Decision(...)``, built for the decision path (see
         :meth:`RoutePlan.make`)."""
@@ -197,7 +201,7 @@ class Decision:
         _set(decision, "__dict__", {
             "policy": policy, "route": route, "plans": plans, "deadline_s": deadline_s,
             "max_attempts": max_attempts, "max_cost": max_cost, "seed": seed,
-            "excluded": excluded, "denied": denied, "trace": trace,
+            "excluded": excluded, "denied": denied, "trace": trace, "wait_s": wait_s,
         })  # fmt: skip
         return decision
 
@@ -224,11 +228,10 @@ class Decision:
 
             error: Exception = BudgetExceededError(self.denied)
         elif not any(plan.attempts for plan in self.plans):
-            reasons = dict(self.excluded)
-            detail = "; ".join(f"{p}: {why}" for p, why in self.excluded) or "no candidates"
-            error = NoProviderAvailableError(
-                f"no provider available for route '{self.route}': {detail}", reasons
-            )
+            summary = f"no provider available for route '{self.route}'"
+            if not self.excluded:
+                summary += " (no candidates)"
+            error = NoProviderAvailableError(summary, dict(self.excluded))
         else:
             return self
         error.decision = self  # type: ignore[attr-defined]
@@ -245,6 +248,7 @@ class Decision:
             "seed": self.seed,
             "excluded": [{"provider": p, "reason": r} for p, r in self.excluded],
             "denied": self.denied,
+            "wait_s": self.wait_s,
         }
         if self.trace is not None:
             t = self.trace
@@ -326,6 +330,9 @@ class Decision:
             f"deadline {format_duration(self.deadline_s)}" if self.deadline_s is not None else None,
             f"max attempts {self.max_attempts}" if self.max_attempts is not None else None,
             f"max cost ${self.max_cost:g}" if self.max_cost is not None else None,
+            f"when none available wait up to {format_duration(self.wait_s)}"
+            if self.wait_s is not None
+            else None,
         ]
         shown = [x for x in limits if x]
         if shown:

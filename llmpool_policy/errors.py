@@ -6,7 +6,7 @@ configuration problems, every diagnostic at once (never just the first one).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final, Literal, get_args
 
 from .diagnostics import Diagnostic, render_short
@@ -113,11 +113,40 @@ class RateLimitError(ProviderError):
 
 
 class NoProviderAvailableError(LLMPoolError):
-    """No candidate survived the policy's gates; ``reasons`` maps provider to why."""
+    """No candidate survived the policy's gates. ``reasons`` maps each provider to why it was
+    passed over; ``retry_after`` is the seconds until the first provider held by the live gate
+    (breaker cool-down, retry-after, spent rate limit) frees up (``retry_after_provider``), or
+    None when none is held by the gate. The message says all of it."""
 
-    def __init__(self, message: str, reasons: dict[str, str] | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        reasons: Mapping[str, str] | None = None,
+        *,
+        retry_after: float | None = None,
+        retry_after_provider: str | None = None,
+    ) -> None:
+        self.summary = message
         self.reasons: dict[str, str] = dict(reasons or {})
+        self.retry_after = retry_after
+        self.retry_after_provider = retry_after_provider
+        super().__init__(self._render())
+
+    def frees_up(self, seconds: float | None, provider: str | None) -> None:
+        """Set when the first provider frees up (the driver knows; decide and the executor
+        do not read the clock), and say so in the message."""
+        self.retry_after = seconds
+        self.retry_after_provider = provider
+        self.args = (self._render(),)
+
+    def _render(self) -> str:
+        text = self.summary
+        if self.reasons:
+            text += ": " + "; ".join(f"{p}: {why}" for p, why in self.reasons.items())
+        if self.retry_after is not None:
+            who = f" ({self.retry_after_provider})" if self.retry_after_provider else ""
+            text += f"; the first provider frees up in {self.retry_after:.3g}s{who}"
+        return text
 
 
 class BudgetExceededError(LLMPoolError):

@@ -28,7 +28,7 @@ from .config import ConfigSource, PoolConfig, ProviderConfig, poll_config
 from .config.sources import Unchanged, open_source
 from .decision import Decision
 from .diagnostics import render_short
-from .errors import ConfigurationError, LLMPoolError, PolicyError
+from .errors import ConfigurationError, LLMPoolError, NoProviderAvailableError, PolicyError
 from .events import EventBus, Handler
 from .messages import ChatMessage, ChatRequest, ChatResponse, Tool, Usage
 from .metrics import Clock, MetricsRegistry, MonotonicClock
@@ -47,6 +47,8 @@ from .providers.pricing import response_cost
 from .recorder import TrafficRecorder
 from .request import RoutingRequest
 from .runtime import AttemptRecord, Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
+from .runtime.waiting import note_when_free
+from .wait_line import WaitLine
 
 if TYPE_CHECKING:
     # The policy compiler (lark, the AST, the checker) loads when a pool is built, not when
@@ -171,6 +173,7 @@ class LLMPool:
         self._recorder = None if record is None else TrafficRecorder(record, bodies=record_bodies)
         self._ids = itertools.count(1)
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self._waiting = WaitLine()
         self._client: httpx.AsyncClient | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._closed = False
@@ -492,17 +495,84 @@ class LLMPool:
             user=request.user,
             seed=seed,
         )
+        need = tokens + (request.max_tokens or 0)
+        started = self._clock.now()
+        line: list[asyncio.Event] = []  # its place in the wait line, while it waits
+
+        def let_through() -> None:  # the gate admitted an attempt: the next in line goes
+            if line:
+                self._waiting.leave(line.pop())
+
+        try:
+            while True:
+                decision = self._decide(state, routing, rid)
+                executor = Executor(decision, now=started)  # the deadline counts any wait
+                try:
+                    return await self._run(
+                        state, decision, executor, routing, request, rid, let_through
+                    )
+                except NoProviderAvailableError as error:
+                    note_when_free(error, self._registry, need)
+                    if decision.wait_s is None:  # (the error means no attempt was sent)
+                        raise
+                    if not line:
+                        line.append(self._waiting.join())
+                    if not await self._wait_for_provider(error, decision, started, line[0]):
+                        raise
+        finally:
+            let_through()
+
+    def _decide(self, state: _State, routing: RoutingRequest, rid: str) -> Decision:
         decision = state.policy.decide(
             routing, self._registry.snapshot(), raise_if_unroutable=False
         )
         if self._events.wants("debug"):
             self._debug(
                 f"request {rid}: route {decision.route}",
-                request_id=rid, route=decision.route, input_tokens=tokens,
+                request_id=rid, route=decision.route, input_tokens=routing.input_tokens,
                 plan=[a.provider for a in decision.attempts],
                 excluded=dict(decision.excluded),
             )  # fmt: skip
-        executor = Executor(decision, now=self._clock.now())
+        return decision
+
+    async def _wait_for_provider(
+        self,
+        error: NoProviderAvailableError,
+        decision: Decision,
+        started: float,
+        place: asyncio.Event,
+    ) -> bool:
+        """`when none available wait up to D`: wait for the first provider the gate frees, in
+        line behind the requests that waited first, within the wait and the deadline. False
+        when it cannot come in time (then the error is raised, saying when it would have)."""
+        assert decision.wait_s is not None
+        end = started + decision.wait_s
+        if decision.deadline_s is not None:
+            end = min(end, started + decision.deadline_s)
+        if not place.is_set():  # behind others: our turn first, then decide afresh
+            return await WaitLine.first(place, end - self._clock.now(), self._sleep)
+        if error.retry_after is None:  # the gate holds no provider: waiting cannot help
+            return False
+        if self._clock.now() + error.retry_after > end:
+            return False
+        self._debug(f"waiting {error.retry_after:.3f}s for {error.retry_after_provider}",
+                    seconds=error.retry_after, provider=error.retry_after_provider)  # fmt: skip
+        await self._sleep(error.retry_after)
+        return True
+
+    async def _run(
+        self,
+        state: _State,
+        decision: Decision,
+        executor: Executor,
+        routing: RoutingRequest,
+        request: ChatRequest,
+        rid: str,
+        admitted: Callable[[], None],
+    ) -> PoolResponse:
+        """Drive the executor over one decision: attempts over HTTP, sleeps on the clock.
+        ``admitted`` is called when the live gate lets an attempt through."""
+        tokens = routing.input_tokens
         while True:
             action = executor.next_action(self._clock.now())
             if isinstance(action, Succeed):
@@ -529,7 +599,7 @@ class LLMPool:
                 await self._sleep(action.seconds)
                 continue
             try:
-                outcome = await self._attempt(state, action, request, tokens, rid)
+                outcome = await self._attempt(state, action, request, tokens, rid, admitted)
             except LLMPoolError as exc:  # the pool was closed under this request
                 exc.attempts = executor.attempts
                 exc.decision = decision  # type: ignore[attr-defined]
@@ -551,7 +621,13 @@ class LLMPool:
             self._registry.record_budget(budget.name, key, budget.period, cost)
 
     async def _attempt(
-        self, state: _State, send: Send, request: ChatRequest, tokens: int, rid: str
+        self,
+        state: _State,
+        send: Send,
+        request: ChatRequest,
+        tokens: int,
+        rid: str,
+        admitted: Callable[[], None] = lambda: None,
     ) -> Outcome | Refused:
         provider = state.providers[send.provider]
         metrics = self._registry.provider(send.provider)
@@ -567,6 +643,7 @@ class LLMPool:
         gate = metrics.on_dispatch(need)
         if not isinstance(gate, Attempt):
             return Refused(gate.reason, gate.retry_in_s)
+        admitted()
         started = self._clock.now()
         secrets = provider_secrets(provider)
         try:

@@ -54,6 +54,7 @@ class CompiledRoute:
     deadline_s: float | None
     max_attempts: int | None
     max_cost: float | None
+    wait_s: float | None
     source: str = field(repr=False, default="")
     # a route without a condition: its (constant) check, for traces
     always: RouteCheck = field(repr=False, default=RouteCheck("", "(always)", True))
@@ -753,6 +754,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         deadline_s=route.deadline_s,
         max_attempts=route.max_attempts,
         max_cost=route.max_cost,
+        wait_s=route.wait_s,
         source=when_src + fast_src,
         always=RouteCheck(route.name, "(always)", True),
     )

@@ -343,6 +343,7 @@ def reference_decide(
         deadline_s=matched.deadline_s,
         max_attempts=matched.max_attempts,
         max_cost=matched.max_cost,
+        wait_s=matched.wait_s,
         seed=seed,
         excluded=tuple(excluded),
         denied=denied,

@@ -61,6 +61,7 @@ class RouteSpec:
     deadline_s: float | None
     max_attempts: int | None
     max_cost: float | None
+    wait_s: float | None  # `when none available wait up to D`
     breaker: str | None
     # One call's time when neither the route nor the provider gives one: the pool's `timeout`.
     default_timeout_s: float = DEFAULT_TIMEOUT_SECONDS
@@ -116,10 +117,11 @@ def _items(items: tuple[ast.ErrorItem, ...]) -> tuple[tuple[str, ...], tuple[tup
 
 def _limits(
     route: ast.RouteDecl, checked: CheckedPolicy
-) -> tuple[float | None, int | None, float | None]:
+) -> tuple[float | None, int | None, float | None, float | None]:
     deadline: float | None = None
     attempts: int | None = None
     cost: float | None = None
+    wait: float | None = None
     blocks = [s for s in route.body if isinstance(s, ast.LimitsDecl)]
     if checked.symbols.limits is not None:
         blocks.append(checked.symbols.limits)
@@ -131,7 +133,9 @@ def _limits(
                 attempts = int(s.count.value)
             elif isinstance(s, ast.MaxCost) and cost is None:
                 cost = float(s.amount.value)
-    return deadline, attempts, cost
+            elif isinstance(s, ast.WaitWhenNone) and wait is None:
+                wait = s.duration.seconds()
+    return deadline, attempts, cost, wait
 
 
 def _flatten(
@@ -239,7 +243,7 @@ def build_spec(
         breaker = next((s.name.value for s in route.body if isinstance(s, ast.BreakerRef)), None)
         if breaker is None and "default" in checked.symbols.breakers:
             breaker = "default"
-        deadline, max_attempts, max_cost = _limits(route, checked)
+        deadline, max_attempts, max_cost, wait = _limits(route, checked)
         order_by = next((s for s in route.body if isinstance(s, ast.OrderBy)), None)
         honor_cap = None
         if honor is not None:
@@ -272,6 +276,7 @@ def build_spec(
                 deadline_s=deadline,
                 max_attempts=max_attempts,
                 max_cost=max_cost,
+                wait_s=wait,
                 breaker=breaker,
                 default_timeout_s=pool.timeout_s,
             )

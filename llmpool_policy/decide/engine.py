@@ -115,4 +115,5 @@ def decide(
         denied,
         Trace.make(tuple(route_checks or ()), tuple(budgets or ()), tuple(candidates or ()),
                    tuple(splits or ())) if trace else None,
+        matched.wait_s,
     )  # fmt: skip

@@ -332,11 +332,10 @@ class Executor:
 
     def _exhausted(self, why: str = "every planned provider was tried") -> LLMPoolError:
         if self._last_failure is None:
-            skipped = {r.provider: r.message for r in self._records if r.skipped}
+            reasons = dict(self._decision.excluded)  # removed by the policy, then the gate's
+            reasons.update((r.provider, r.message) for r in self._records if r.skipped)
             return NoProviderAvailableError(
-                f"no provider available for route '{self._decision.route}': "
-                + "; ".join(f"{p}: {m}" for p, m in skipped.items()),
-                skipped,
+                f"no provider available for route '{self._decision.route}'", reasons
             )
         if self._gave_up:
             why = f"{why}; {self._gave_up}"

@@ -143,10 +143,14 @@ def sleeps(settings: tuple[ast.RetrySetting, ...], tries: int) -> list[float]:
     return result
 
 
-def _limits(route: ast.RouteDecl, symbols: Symbols) -> tuple[int | None, float | None]:
-    """(max attempts, deadline) of a request matched by ``route``: route's, else policy's."""
+def _limits(
+    route: ast.RouteDecl, symbols: Symbols
+) -> tuple[int | None, float | None, float | None]:
+    """(max attempts, deadline, wait when none available) of a request matched by ``route``:
+    route's, else policy's."""
     max_attempts: int | None = None
     deadline: float | None = None
+    wait: float | None = None
     blocks = [s for s in route.body if isinstance(s, ast.LimitsDecl)]
     if symbols.limits is not None:
         blocks.append(symbols.limits)
@@ -156,7 +160,9 @@ def _limits(route: ast.RouteDecl, symbols: Symbols) -> tuple[int | None, float |
                 max_attempts = _int(setting.count)
             elif isinstance(setting, ast.Deadline) and deadline is None:
                 deadline = setting.duration.seconds()
-    return max_attempts, deadline
+            elif isinstance(setting, ast.WaitWhenNone) and wait is None:
+                wait = setting.duration.seconds()
+    return max_attempts, deadline, wait
 
 
 def _own(route: ast.RouteDecl, symbols: Symbols, defaults: PoolDefaults) -> _Own:
@@ -242,7 +248,7 @@ def compute_bounds(symbols: Symbols, defaults: PoolDefaults | None = None) -> Po
             chain.append(current)
             current = _fallback(symbols.routes[current])
         parts = [own[r] for r in chain]
-        max_attempts, deadline = _limits(route, symbols)
+        max_attempts, deadline, wait = _limits(route, symbols)
         calls_value: float | None
         time_value: float | None
         if cyclic:
@@ -261,6 +267,8 @@ def compute_bounds(symbols: Symbols, defaults: PoolDefaults | None = None) -> Po
             calls_value = max_attempts if calls_value is None else min(calls_value, max_attempts)
             if capped_time != float("inf"):
                 time_value = capped_time if time_value is None else min(time_value, capped_time)
+        if wait is not None and time_value is not None:
+            time_value += wait  # waiting for a provider to free up, before the first attempt
         if deadline is not None:
             time_value = deadline if time_value is None else min(time_value, deadline)
         results.append(

@@ -502,6 +502,8 @@ def limit_values(ctx: Context) -> Iterator[Diagnostic]:
                 yield from _positive_duration(ctx, setting.duration, "the deadline")
             elif isinstance(setting, ast.MaxAttempts):
                 yield from _count(ctx, setting.count, "max attempts")
+            elif isinstance(setting, ast.WaitWhenNone):
+                yield from _positive_duration(ctx, setting.duration, "the wait")
             else:
                 yield from _money(ctx, setting.amount, "max cost")
     for decl in ctx.policy.decls:
@@ -598,6 +600,7 @@ def settings_once(ctx: Context) -> Iterator[Diagnostic]:
         ast.Deadline: "deadline",
         ast.MaxAttempts: "max attempts",
         ast.MaxCost: "max cost",
+        ast.WaitWhenNone: "when none available wait",
     }
     yield from _once(
         ctx, ctx.policy.decls, {ast.PolicyHeader: "policy", ast.LimitsDecl: "limits"}, "the policy"

@@ -384,6 +384,9 @@ class _ToAst(Transformer[Token, ast.Policy]):
     def limit_cost(self, span: Span, amount: Token) -> ast.MaxCost:
         return ast.MaxCost(_literal(ast.LiteralKind.MONEY, amount), span)
 
+    def limit_wait(self, span: Span, duration: ast.Literal) -> ast.WaitWhenNone:
+        return ast.WaitWhenNone(duration, span)
+
     def budget_decl(
         self,
         span: Span,

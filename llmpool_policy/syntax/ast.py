@@ -74,6 +74,7 @@ __all__ = [
     "Timeout",
     "Unary",
     "Use",
+    "WaitWhenNone",
 ]
 
 _NOSPAN = Span(0, 0, 0, 0)
@@ -368,7 +369,16 @@ class MaxCost:
     span: Span = _span()
 
 
-LimitSetting: TypeAlias = Deadline | MaxAttempts | MaxCost
+@dataclass(frozen=True)
+class WaitWhenNone:
+    """`when none available wait up to D`: a request that finds every provider held by the
+    live gate waits (up to D, within the deadline) for the first one to free up."""
+
+    duration: Literal
+    span: Span = _span()
+
+
+LimitSetting: TypeAlias = Deadline | MaxAttempts | MaxCost | WaitWhenNone
 
 
 @dataclass(frozen=True)

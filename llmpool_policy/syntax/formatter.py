@@ -200,6 +200,8 @@ def _limit_setting(s: ast.LimitSetting) -> str:
         return f"deadline {s.duration.text}"
     if isinstance(s, ast.MaxAttempts):
         return f"max attempts {s.count.text}"
+    if isinstance(s, ast.WaitWhenNone):
+        return f"when none available wait up to {s.duration.text}"
     return f"max cost {s.amount.text} per request"
 
 
