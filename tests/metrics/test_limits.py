@@ -173,8 +173,8 @@ def test_available_in_names_when_on_dispatch_would_admit() -> None:
 
     clock = ManualClock()
     registry = MetricsRegistry(clock)
-    registry.reconcile(["p"], limits={"p": LimitSpec(rpm=1)},
-                       breakers={"p": BreakerSpec(failures=1, cool_down_s=30.0, probes=1)})  # fmt: skip
+    breaker = BreakerSpec(failures=1, cool_down_s=30.0, probes=1)
+    registry.reconcile(["p"], limits={"p": LimitSpec(rpm=1)}, breakers={"p": breaker})
     p = registry.provider("p")
     assert p.available_in() == 0.0
     attempt = p.on_dispatch()

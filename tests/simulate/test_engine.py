@@ -176,6 +176,26 @@ def test_rate_limit_storm_and_retry_after_cool_down() -> None:
     assert served == {"backup"}
 
 
+def test_a_retry_past_the_deadline_fails_over_in_the_simulator_too() -> None:
+    """Issue 11, item 3, simulated: the primary's retry sleep (6 s) would pass the 5 s
+    deadline, so the backup is tried at once and every request succeeds, none waiting."""
+    config = two_providers()
+    text = PRIMARY_FIRST.replace(
+        "order by priority",
+        "order by priority\n  retry { attempts 3 backoff constant 6s jitter none on server_error }",
+    ).replace("route default", "limits { deadline 5s }\nroute default")
+    policy = Policy.from_text(text, config=config)
+    scenario = scenario_from_json(
+        {"events": [{"kind": "outage", "provider": "primary", "from": "0s", "to": "1h",
+                     "error": "server_error", "status": 500}]}
+    )  # fmt: skip
+    result = Simulator(policy, config, scenario=scenario, seed=3).run(steady(4, every=10.0))
+    report = build_report(result)
+    assert report["failed"] == 0  # before: every request ended in DeadlineExceededError
+    assert {result.served_by(i) for i in range(len(result))} == {"backup"}
+    assert all(result.finished_at[i] - result.arrival[i] < 5.0 for i in range(len(result)))
+
+
 def test_latency_degradation_and_timeouts() -> None:
     config = two_providers(primary={"timeout": 2000})
     text = PRIMARY_FIRST.replace("order by priority", "order by priority\n  timeout 2s")

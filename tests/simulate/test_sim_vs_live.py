@@ -113,14 +113,25 @@ def _attempts(records: tuple[Any, ...]) -> tuple[tuple[Any, ...], ...]:
     )
 
 
-def _live(emulator: Emulator, clock: ManualClock, tmp: Path) -> tuple[Path, Path, list[Trace]]:
+PHASES = (
+    Phase(seconds=(40.0, 100.0), faults={"server_error": 1.0}, name="outage"),
+    Phase(seconds=(140.0, 160.0), faults={"rate_limited": 1.0}, name="storm"),
+)
+
+
+def _live(
+    emulator: Emulator,
+    clock: ManualClock,
+    tmp: Path,
+    *,
+    retry_after: float = 3.0,
+    phases: tuple[Phase, ...] = PHASES,
+    n_requests: int = N_REQUESTS,
+) -> tuple[Path, Path, list[Trace]]:
     primary = emulator.add(
         "primary", "openai", config={"priority": 1, "input_token_price": 0.001,
                                      "output_token_price": 0.002},
-        behaviour=Behaviour(retry_after=3.0, phases=(
-            Phase(seconds=(40.0, 100.0), faults={"server_error": 1.0}, name="outage"),
-            Phase(seconds=(140.0, 160.0), faults={"rate_limited": 1.0}, name="storm"),
-        )),
+        behaviour=Behaviour(retry_after=retry_after, phases=phases),
     )  # fmt: skip
     emulator.add("backup", "anthropic", config={"priority": 2, "input_token_price": 0.003,
                                                 "output_token_price": 0.015})  # fmt: skip
@@ -139,7 +150,7 @@ def _live(emulator: Emulator, clock: ManualClock, tmp: Path) -> tuple[Path, Path
         pool = LLMPool(str(config), str(policy), clock=clock, sleep=sleep, check_interval=0,
                        record=traffic)  # fmt: skip
         async with pool:
-            for i in range(N_REQUESTS):
+            for i in range(n_requests):
                 arrival = SPACING_S * i + 0.5
                 if clock.now() < arrival:  # else the previous request ran late: start now
                     clock.set(arrival)
@@ -160,7 +171,9 @@ def _live(emulator: Emulator, clock: ManualClock, tmp: Path) -> tuple[Path, Path
     return config, traffic, asyncio.run(main())
 
 
-def _simulated(config_path: Path, traffic: Path) -> list[Trace]:
+def _simulated(
+    config_path: Path, traffic: Path, scenario: dict[str, Any] = SCENARIO
+) -> list[Trace]:
     config = load_config(config_path)
     policy = Policy.from_text(POLICY, "p.policy", config=config)
     zero = LatencyModel(0.0, 0.0, math.inf, "zero: the emulator answers at once")
@@ -174,7 +187,7 @@ def _simulated(config_path: Path, traffic: Path) -> list[Trace]:
         traces.append((decision.route, planned, _attempts(attempts), outcome, served, 0.0))
         ends[rid] = len(traces) - 1
 
-    sim = Simulator(policy, config, scenario=scenario_from_json(SCENARIO), models=models,
+    sim = Simulator(policy, config, scenario=scenario_from_json(scenario), models=models,
                     trace=trace)  # fmt: skip
     result = sim.run(read_traffic(traffic, validate=True))
     for i, rid in enumerate(result.ids):
@@ -210,3 +223,36 @@ def test_scripted_scenario_live_and_simulated_agree_request_by_request(
     assert any(("primary", None, None, True, "cool_down") in t[2] for t in storm)
     assert served[79:] == ["primary"] * (N_REQUESTS - 79)  # the storm is over
     assert json.loads(traffic.read_text().splitlines()[0])["id"] == "r000"
+
+
+def test_a_long_retry_after_fails_over_at_once_live_and_simulated(
+    emulator: Emulator, emulator_clock: ManualClock, tmp_path: Path
+) -> None:
+    """A 429 storm whose Retry-After (60 s) is longer than the policy waits (20 s): live and
+    simulated, the backup answers every request at its arrival: no request sleeps toward a
+    retry the cool-down would refuse (issue 11; before, each such request took 20 s)."""
+    storm = (Phase(seconds=(20.0, 30.0), faults={"rate_limited": 1.0}, name="storm"),)
+    config, traffic, live = _live(
+        emulator, emulator_clock, tmp_path, retry_after=60.0, phases=storm, n_requests=50
+    )
+    scenario = {
+        "name": "429 storm, retry-after 60 s",
+        "events": [{"kind": "rate_limit_storm", "provider": "primary", "from": "20s",
+                    "to": "30s", "probability": 1.0, "retry_after": "60s"}],
+    }  # fmt: skip
+    simulated = _simulated(config, traffic, scenario)
+    t0 = 0.5
+    for i, (a, b) in enumerate(zip(live, simulated, strict=True)):
+        assert a[:5] == b[:5], f"request {i}: live {a} != sim {b}"
+        arrival = SPACING_S * i
+        assert abs((a[5] - t0) - arrival) <= TOLERANCE_S, f"live request {i} waited"
+        assert abs(b[5] - arrival) <= TOLERANCE_S, f"simulated request {i} waited"
+    served = [t[4] for t in live]
+    assert served[:10] == ["primary"] * 10
+    assert live[10][2] == (
+        ("primary", "rate_limited", 429, False, ""),
+        ("backup", None, 200, False, ""),
+    )
+    # the cool-down runs from 20.5 s to 80.5 s: the gate refuses the primary, the backup serves
+    assert all(t[4] == "backup" and t[2][0][3:] == (True, "cool_down") for t in live[11:40])
+    assert served[41:] == ["primary"] * 9
