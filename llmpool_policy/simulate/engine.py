@@ -42,6 +42,7 @@ from ..policy import Policy
 from ..providers.pricing import response_cost
 from ..request import RoutingRequest
 from ..runtime import Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
+from ..runtime.waiting import note_when_free
 from .models import ProviderBehaviour, ProviderModel, default_models, fit_models, model_from_json
 from .scenario import Scenario, ScenarioEvent
 from .traffic import TrafficRecord
@@ -59,7 +60,7 @@ __all__ = [
 
 SHARE_BUCKET_S: Final = 10.0  # resolution of "provider share over time" (rebinned by reports)
 MAX_FAILURE_EXAMPLES: Final = 20
-_TIMER, _COMPLETE, _SCENARIO = 0, 1, 2
+_TIMER, _COMPLETE, _SCENARIO, _WAIT = 0, 1, 2, 3
 
 
 def _unsupported(record: TrafficRecord, p: ProviderConfig) -> str | None:
@@ -225,6 +226,7 @@ class _Flight:
     """One request in progress."""
 
     __slots__ = (
+        "arrived",
         "decision",
         "executor",
         "gate",
@@ -252,6 +254,7 @@ class _Flight:
         self.send: Send | None = None
         self.sampled: tuple[str | None, int | None, float, float | None, int, int] | None = None
         self.started = 0.0
+        self.arrived = 0.0
 
 
 Progress = Callable[[int, int], None]  # (arrived, finished)
@@ -391,6 +394,9 @@ class _Run:
                 self._complete(ref)
             elif kind == _TIMER:
                 self._step(ref)
+            elif kind == _WAIT:
+                self._decide(ref)
+                self._step(ref)
             else:
                 self._scenario(*ref)
         result.duration = clock.now()
@@ -412,19 +418,43 @@ class _Run:
         result.latency.append(0.0)
         result.cost.append(0.0)
         result.finished_at.append(0.0)
-        version = self.version
-        flight = _Flight(index, record, record.routing_request(), version)
-        decision = version.policy.decide(
+        flight = _Flight(index, record, record.routing_request(), self.version)
+        flight.arrived = self.clock.now()
+        self._decide(flight)
+        self.in_flight += 1
+        self._step(flight)
+
+    def _decide(self, flight: _Flight) -> None:
+        """Decide on arrival, and again after waiting for a provider (the deadline still
+        counts from arrival), as ``LLMPool._chat``."""
+        result = self.result
+        decision = flight.version.policy.decide(
             flight.routing, self.registry.snapshot(), raise_if_unroutable=False
         )
         flight.decision = decision
-        result.route[index] = result.routes.id(decision.route)
+        result.route[flight.index] = result.routes.id(decision.route)
         attempts = decision.attempts
         if attempts:
-            result.planned[index] = result.provider_ids.id(attempts[0].provider)
-        flight.executor = Executor(decision, now=self.clock.now())
-        self.in_flight += 1
-        self._step(flight)
+            result.planned[flight.index] = result.provider_ids.id(attempts[0].provider)
+        flight.executor = Executor(decision, now=flight.arrived)
+
+    def _waits(self, flight: _Flight, error: LLMPoolError, now: float) -> bool:
+        """As ``LLMPool``: a request no provider could take learns when the first frees up;
+        under `when none available wait up to D` it decides again then, if that is within the
+        wait and the deadline. Waiters wake in arrival order (the heap keeps push order)."""
+        if not isinstance(error, NoProviderAvailableError):
+            return False
+        note_when_free(error, self.registry, flight.tokens + (flight.record.max_tokens or 0))
+        decision = flight.decision
+        if decision is None or decision.wait_s is None or error.retry_after is None:
+            return False
+        end = flight.arrived + decision.wait_s
+        if decision.deadline_s is not None:
+            end = min(end, flight.arrived + decision.deadline_s)
+        if now + error.retry_after > end:
+            return False
+        self._push(now + error.retry_after, _WAIT, flight)
+        return True
 
     def _step(self, flight: _Flight) -> None:
         executor = flight.executor
@@ -442,6 +472,8 @@ class _Run:
                 self._finish(flight, "ok", response.provider, cost, action.attempts, None)
                 return
             if isinstance(action, Fail):
+                if self._waits(flight, action.error, now):
+                    return
                 self._finish(
                     flight, failure_label(action.error), None, 0.0, action.attempts, action.error
                 )

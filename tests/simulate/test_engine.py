@@ -196,6 +196,33 @@ def test_a_retry_past_the_deadline_fails_over_in_the_simulator_too() -> None:
     assert all(result.finished_at[i] - result.arrival[i] < 5.0 for i in range(len(result)))
 
 
+def test_waiting_for_a_provider_to_free_up_in_the_simulator() -> None:
+    """`when none available wait up to D`, simulated as live: requests that find the only
+    provider cooling down (Retry-After 3 s) wait for it and succeed; without the clause they
+    fail with no_provider at once."""
+    config = two_providers()
+    storm = scenario_from_json(
+        {"events": [{"kind": "rate_limit_storm", "provider": "primary", "from": "10s",
+                     "to": "10.2s", "probability": 1.0, "retry_after": "3s"}]}
+    )  # fmt: skip
+    route = "route default { use [primary] retry { attempts 1 } }"
+    runs = []
+    for limits in ("", "limits { when none available wait up to 5s }"):
+        policy = Policy.from_text('policy "w"\n' + limits + "\n" + route, config=config)
+        result = Simulator(policy, config, scenario=storm, seed=1).run(steady(40))
+        labels = [result.outcome_of(i) for i in range(len(result))]
+        limited = labels.index("rate_limited")
+        cooled = result.finished_at[limited] + 3.0  # the cool-down's end
+        during = [i for i in range(len(result)) if cooled - 2.5 < result.arrival[i] < cooled]
+        runs.append((labels, during, result, cooled))
+    labels, during, _, _ = runs[0]
+    assert during and all(labels[i] == "no_provider" for i in during)
+    labels, during, result, cooled = runs[1]
+    assert during and all(labels[i] == "ok" for i in during)
+    for i in during:  # each waited for the cool-down's end, then took one call (< 2 s)
+        assert cooled <= result.finished_at[i] < cooled + 2.0
+
+
 def test_latency_degradation_and_timeouts() -> None:
     config = two_providers(primary={"timeout": 2000})
     text = PRIMARY_FIRST.replace("order by priority", "order by priority\n  timeout 2s")
