@@ -43,6 +43,7 @@ __all__ = [
     "WindowCounts",
     "fewest_edges",
     "next_edge",
+    "window_name",
 ]
 
 CLASS_INDEX: dict[str, int] = {name: i for i, name in enumerate(ERROR_CLASSES)}
@@ -85,8 +86,19 @@ LATENCY_WINDOW_LIMIT_S: float = max(t.span_s for t in DEFAULT_TIERS if not t.rol
 def window_too_long(window: float, limit: float, what: str) -> ValueError:
     """The error for a read of a window longer than what is kept (never read short)."""
     return ValueError(
-        f"a {what} window of {window:g} s is longer than the {limit:g} s these metrics keep"
+        f"a {what} window of {window_name(window)} is longer than the {window_name(limit)}"
+        " these metrics keep"
     )
+
+
+def window_name(seconds: float) -> str:
+    """300.0 -> "5m"; 90.0 -> "90s"; 0.5 -> "500ms"."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    if (seconds * 1000) % 1 == 0:
+        return f"{int(seconds * 1000)}ms"
+    return f"{seconds:.6f}".rstrip("0") + "s"
 
 
 class WindowCounts(NamedTuple):
