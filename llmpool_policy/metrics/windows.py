@@ -226,31 +226,19 @@ class _Rollup:
                 self.classes[slot] = tuple(counts)
             self.spend[slot] += cost
 
-    def ends(self, now: float, window: float, current: _Totals) -> tuple[_Totals, _Totals] | None:
-        """The running totals just before and at the end of the read's bucket range, or None
-        when the range holds nothing."""
+    def span(self, now: float, window: float) -> tuple[int, int | None] | None:
+        """The buckets a read's difference takes: the one just before its range, and its last
+        one (None: the open bucket, read from the current totals); None when the range holds
+        nothing."""
         head = self.head
         hi = int(now // self.width)
         b = int((now - window) // self.width) - 1
-        if hi >= head:
-            upper = current
-        elif hi >= head - self.n:
-            upper = self._at(hi)
-        else:
-            return None
         if b >= min(hi, head):
             return None
-        return self._at(max(b, head - self.n)), upper
-
-    def _at(self, j: int) -> _Totals:
-        k = j % self.m
-        return (
-            self.attempts[k],
-            self.successes[k],
-            self.failures[k],
-            self.spend[k],
-            self.classes[k],
-        )
+        b = max(b, head - self.n)
+        if hi >= head:
+            return b, None
+        return (b, hi) if hi >= head - self.n else None
 
 
 # running totals: attempts, successes, failures, spend, failures by class
@@ -385,16 +373,28 @@ class EventWindows:
         self._memo_ring[window] = found
         return found
 
-    def _rollup_counts(self, rollup: _Rollup, now: float, window: float) -> _Totals | None:
+    def _rollup_counts(self, rollup: _Rollup, now: float, window: float) -> WindowCounts:
         """What a rollup reads over the window: the difference of two running totals."""
-        found = rollup.ends(now, window, self._totals())
+        found = rollup.span(now, window)
         if found is None:
-            return None
-        (a0, s0, f0, c0, k0), (a1, s1, f1, c1, k1) = found
-        if a1 == a0:
-            return None
-        classes = tuple(x - y for x, y in zip(k1, k0, strict=True))
-        return a1 - a0, s1 - s0, f1 - f0, c1 - c0, classes
+            return _EMPTY
+        lo, hi = found
+        if hi is None:
+            ring = self._last
+            h = ring.head % ring.m
+            a1, s1, f1, c1 = ring.attempts[h], ring.successes[h], ring.failures[h], ring.spend[h]
+        else:
+            h = hi % rollup.m
+            a1, s1 = rollup.attempts[h], rollup.successes[h]
+            f1, c1 = rollup.failures[h], rollup.spend[h]
+        k = lo % rollup.m
+        attempts = a1 - rollup.attempts[k]
+        if not attempts:
+            return _EMPTY
+        successes = s1 - rollup.successes[k]
+        failures = f1 - rollup.failures[k]
+        cancelled = attempts - successes - failures
+        return WindowCounts(attempts, successes, failures, cancelled, c1 - rollup.spend[k])
 
     def outcomes(self, now: float, window: float) -> tuple[int, int]:
         """(successes, failures) over ``window`` ending at ``now``: the rates' fast path, the
@@ -405,7 +405,7 @@ class EventWindows:
         ring, window, rollup = found
         if rollup is not None:
             got = self._rollup_counts(rollup, now, window)
-            return (0, 0) if got is None else (got[1], got[2])
+            return got.successes, got.failures
         width = ring.width
         head = ring.head
         hi = min(int(now // width), head)
@@ -420,11 +420,7 @@ class EventWindows:
         """Totals over ``window`` seconds ending at ``now`` (read-only, O(1))."""
         ring, window, rollup = self._ring_for(window)
         if rollup is not None:
-            got = self._rollup_counts(rollup, now, window)
-            if got is None:
-                return _EMPTY
-            a, s, f, c, _ = got
-            return WindowCounts(a, s, f, a - s - f, c)
+            return self._rollup_counts(rollup, now, window)
         lo, hi = ring.span(now, window)
         if lo > hi:
             return _EMPTY
@@ -440,9 +436,14 @@ class EventWindows:
         """Failures by error class over the window; classes with none are left out."""
         ring, window, rollup = self._ring_for(window)
         if rollup is not None:
-            got = self._rollup_counts(rollup, now, window)
-            classes = _NO_CLASSES if got is None else got[4]
-            return {ERROR_CLASSES[c]: v for c, v in enumerate(classes) if v}
+            found = rollup.span(now, window)
+            if found is None:
+                return {}
+            lo, hi = found
+            upper = self._classes if hi is None else rollup.classes[hi % rollup.m]
+            lower = rollup.classes[lo % rollup.m]
+            pairs = zip(upper, lower, strict=True)
+            return {ERROR_CLASSES[c]: u - v for c, (u, v) in enumerate(pairs) if u != v}
         lo, hi = ring.span(now, window)
         totals = [0] * len(ERROR_CLASSES)
         for i in range(lo, hi + 1):
