@@ -36,6 +36,7 @@ CODES: Final[dict[str, str]] = {
     "E204": "value not available in this context",
     "E205": "not a provider name",
     "E206": "'in' needs a list or a string on the right",
+    "E207": "window longer than the metrics keep",
     # values
     "E301": "duration must be positive",
     "E302": "split weights must sum to 100%",

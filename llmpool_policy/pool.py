@@ -25,6 +25,7 @@ import httpx
 
 from ._resources import data_path
 from .config import ConfigSource, PoolConfig, ProviderConfig, poll_config
+from .config.references import config_base, read_reference
 from .config.sources import Unchanged, open_source
 from .decision import Decision
 from .diagnostics import render_short
@@ -206,34 +207,46 @@ class LLMPool:
 
     # ---- versions of config and policy ---------------------------------------------------------
 
-    def _policy_path(self, config: PoolConfig, policy: str | Path | Policy | None) -> Path | None:
+    def _policy_path(
+        self, config: PoolConfig, policy: str | Path | Policy | None
+    ) -> tuple[str, str] | None:
+        """The policy's text and where it was read: the argument (a path, from the working
+        directory), else the config's ``policy`` (beside the config: its directory, or its URL),
+        else the shipped default. None for a :class:`Policy` object. A config's missing policy
+        is a ConfigurationError naming ``/policy`` and the path as resolved."""
         from .policy import Policy
 
         if isinstance(policy, Policy):
             return None
-        if policy is not None:
-            return Path(policy)
-        if config.policy:
-            return Path(config.policy)
-        return data_path("policies", "default.policy")
+        if policy is None and config.policy:
+            base = config_base(self._source, config)
+            name = self._source.name if self._source is not None else config.origin
+            return read_reference(base, config.policy, pointer="/policy", config_name=name)
+        path = Path(policy) if policy is not None else data_path("policies", "default.policy")
+        return path.read_text(encoding="utf-8"), str(path)
 
-    def _build(self, config: PoolConfig, policy: str | Path | Policy | None) -> _State:
-        """Validate and compile a version; raises ConfigurationError / PolicyError."""
+    def _build(
+        self,
+        config: PoolConfig,
+        policy: str | Path | Policy | None,
+        read: tuple[str, str] | None = None,
+    ) -> _State:
+        """Validate and compile a version (from the policy text ``read`` already, if given);
+        raises ConfigurationError / PolicyError."""
         from .policy import Policy
         from .semantics import PoolDefaults
 
-        path = self._policy_path(config, policy)
         defaults = PoolDefaults.from_config(config)  # max_retries, retry_delay, timeout
         if isinstance(policy, Policy):
             compiled = policy.with_defaults(defaults)
             digest = "given"
             origin = "<Policy>"
         else:
-            assert path is not None
-            text = path.read_text(encoding="utf-8")
-            compiled = Policy.from_text(text, str(path), config=config, defaults=defaults)
+            found = read if read is not None else self._policy_path(config, policy)
+            assert found is not None
+            text, origin = found
+            compiled = Policy.from_text(text, origin, config=config, defaults=defaults)
             digest = hashlib.sha256(text.encode()).hexdigest()
-            origin = str(path)
         providers = {p.name: p for p in config.providers}
         adapters = {p.name: adapter_for(p) for p in config.providers}
         return _State(config, compiled, providers, adapters, digest, origin)
@@ -261,15 +274,14 @@ class LLMPool:
                 if not isinstance(result, Unchanged):
                     config_changed = result.checksum != old.config.checksum
                     config = result
-            path = self._policy_path(config, self._policy_arg)
+            read = await asyncio.to_thread(self._policy_path, config, self._policy_arg)
             policy_changed = False
-            if path is not None:
-                text = await asyncio.to_thread(path.read_text, encoding="utf-8")
-                policy_changed = hashlib.sha256(text.encode()).hexdigest() != old.policy_digest
+            if read is not None:
+                policy_changed = hashlib.sha256(read[0].encode()).hexdigest() != old.policy_digest
             if not config_changed and not policy_changed:
                 self._debug("reload check: nothing changed", source=self._source_name())
                 return False
-            new = await asyncio.to_thread(self._build, config, self._policy_arg)
+            new = await asyncio.to_thread(self._build, config, self._policy_arg, read)
         except (ConfigurationError, PolicyError) as exc:
             self._events.emit(
                 "reload_failed",

@@ -28,9 +28,10 @@ CODES: dict[str, str] = {
     "C016": "the configuration is larger than the size cap",
     "C017": "the configuration URL is not allowed (https only, unless loopback)",
     "C018": "a value is invalid (other)",
+    "C019": "a file the configuration names cannot be read",
     "W001": "a price is given for one direction only",
     "W002": "the provider list is empty",
 }
 
 # Codes that mean "could not get the document" rather than "the document is wrong".
-IO_CODES: frozenset[str] = frozenset({"C014", "C015", "C016", "C017"})
+IO_CODES: frozenset[str] = frozenset({"C014", "C015", "C016", "C017", "C019"})

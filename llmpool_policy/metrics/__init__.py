@@ -48,7 +48,16 @@ from .snapshot import (
 )
 from .spend import PERIODS, BudgetLedger, period_bounds
 from .static import StaticProviderView, StaticSnapshot, parse_window
-from .windows import DEFAULT_TIERS, ERROR_CLASSES, EventWindows, SlidingCounter, Tier, WindowCounts
+from .windows import (
+    DEFAULT_TIERS,
+    ERROR_CLASSES,
+    LATENCY_WINDOW_LIMIT_S,
+    WINDOW_LIMIT_S,
+    EventWindows,
+    SlidingCounter,
+    Tier,
+    WindowCounts,
+)
 
 __all__ = [
     "BREAKER_STATES",
@@ -62,10 +71,12 @@ __all__ = [
     "ERROR_CLASSES",
     "HALF_OPEN",
     "LATENCY_STATS",
+    "LATENCY_WINDOW_LIMIT_S",
     "LIMIT_KINDS",
     "MIN_LATENCY_S",
     "OPEN",
     "PERIODS",
+    "WINDOW_LIMIT_S",
     "Attempt",
     "Breaker",
     "BreakerSpec",

@@ -24,7 +24,7 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from itertools import accumulate
 
-from .windows import _NO_BUCKET, DEFAULT_TIERS, Tier, next_edge
+from .windows import _NO_BUCKET, DEFAULT_TIERS, Tier, next_edge, window_too_long
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -107,7 +107,8 @@ class LatencyWindows:
         alpha: float = DEFAULT_ALPHA,
         track: tuple[float, ...] = (),
     ):
-        ordered = tuple(sorted(tiers, key=lambda t: t.span_s))
+        # histograms only in the per-event tiers: a rollup tier keeps counts, not samples
+        ordered = tuple(sorted((t for t in tiers if not t.rollup), key=lambda t: t.span_s))
         self._rings = tuple(_LatencyRing(t) for t in ordered)
         self._spans = tuple(t.span_s for t in ordered)
         self.bins = LogBins(alpha)
@@ -159,13 +160,18 @@ class LatencyWindows:
             ring.count[s] += 1
             ring.total[s] += latency_s
 
-    def _range(self, now: float, window: float) -> tuple[_LatencyRing, int, int]:
-        ring = self._rings[-1]
+    @property
+    def max_window_s(self) -> float:
+        return self._spans[-1]
+
+    def _ring_for(self, window: float) -> _LatencyRing:
         for r, span in zip(self._rings, self._spans, strict=True):
             if window <= span:
-                ring = r
-                break
-        window = min(window, self._spans[-1])
+                return r
+        raise window_too_long(window, self._spans[-1], "latency")
+
+    def _range(self, now: float, window: float) -> tuple[_LatencyRing, int, int]:
+        ring = self._ring_for(window)
         hi = min(int(now // ring.width), ring.head)
         lo = max(int((now - window) // ring.width), ring.head - ring.n + 1)
         return ring, lo, hi
@@ -215,12 +221,8 @@ class LatencyWindows:
         return out
 
     def _settled_shape(self, window: float) -> tuple[_LatencyRing, int]:
-        ring = self._rings[-1]
-        for r, span in zip(self._rings, self._spans, strict=True):
-            if window <= span:
-                ring = r
-                break
-        return ring, math.ceil(min(window, self._spans[-1]) / ring.width - 1e-9)
+        ring = self._ring_for(window)
+        return ring, math.ceil(window / ring.width - 1e-9)
 
     def _summarise(self, ring: _LatencyRing, lo: int, hi: int) -> Summary:
         """p50, p95, p99 and mean over buckets ``lo..hi`` (clipped to what the ring holds)."""
@@ -276,8 +278,10 @@ class LatencyWindows:
 
     def edges(self, windows: tuple[float, ...]) -> set[tuple[float, float]]:
         """Where :meth:`settled` reads of ``windows`` may change without a new sample: the
-        edges ``(width, 0)`` of their buckets (see :func:`~.windows.next_edge`)."""
-        return {(self._settled_shape(window)[0].width, 0.0) for window in windows}
+        edges ``(width, 0)`` of their buckets (see :func:`~.windows.next_edge`). Windows
+        longer than this keeps add none: no latency read of them is served."""
+        last = self._spans[-1]
+        return {(self._ring_for(window).width, 0.0) for window in windows if window <= last}
 
     def next_change(self, now: float, windows: tuple[float, ...]) -> float:
         """The first instant after ``now`` at which a :meth:`settled` read of one of

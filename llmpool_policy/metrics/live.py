@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .snapshot import EMPTY_VIEW, LATENCY_STATS, ProviderView, Stamp, check_stat
-from .windows import WindowCounts
+from .windows import WindowCounts, window_name
 
 if TYPE_CHECKING:
     from .registry import MetricsRegistry, ProviderMetrics
@@ -162,23 +162,21 @@ class LiveSnapshot:
             doc: dict[str, Any] = {}
             for field in ("error_rate", "success_rate"):
                 by_window = {
-                    _window_name(w): r
-                    for w in windows
-                    if (r := getattr(view, field)(w)) is not None
+                    window_name(w): r for w in windows if (r := getattr(view, field)(w)) is not None
                 }
                 if by_window:
                     doc[field] = by_window
             latency = {}
             for stat in LATENCY_STATS:
                 by_window = {
-                    _window_name(w): v for w in windows if (v := view.latency(stat, w)) is not None
+                    window_name(w): v for w in windows if (v := view.latency(stat, w)) is not None
                 }
                 if by_window:
                     latency[stat] = by_window
             if latency:
                 doc["latency"] = latency
-            doc["requests"] = {_window_name(w): view.requests(w) for w in windows}
-            doc["spend"] = {_window_name(w): view.spend(w) for w in windows}
+            doc["requests"] = {window_name(w): view.requests(w) for w in windows}
+            doc["spend"] = {window_name(w): view.spend(w) for w in windows}
             doc["in_flight"] = view.in_flight
             for kind in ("rpm", "rpd", "tpm"):
                 doc[f"{kind}_used"] = getattr(view, f"{kind}_used")
@@ -198,13 +196,3 @@ class LiveSnapshot:
                 if isinstance(existing, dict):
                     existing[key] = spent
         return {"now": self.now, "providers": providers, "budgets": budgets}
-
-
-def _window_name(seconds: float) -> str:
-    """300.0 -> "5m"; 90.0 -> "90s"; 0.5 -> "500ms"."""
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
-        if seconds >= size and seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    if (seconds * 1000) % 1 == 0:
-        return f"{int(seconds * 1000)}ms"
-    return f"{seconds:.6f}".rstrip("0") + "s"

@@ -10,8 +10,14 @@ Resolution. A read of window ``w`` at time ``now`` uses the finest tier whose sp
 and sums the buckets with index ``floor((now - w) / width)`` through ``floor(now / width)``. So it
 counts every event in ``(now - w, now]`` exactly, plus the events of at most one more bucket
 width on the old side: ``true(w) <= read(w) <= true(w + width)``. With the default tiers a
-window up to 60 s is exact to 1 s, and up to 1 h exact to 10 s. A window longer than the longest
-tier's span reads that span (the last hour by default).
+window up to 60 s is exact to 1 s, up to 1 h to 10 s, up to a day to 15 min and up to 30 days to
+6 h. A window longer than the longest tier's span is refused (``ValueError`` naming the limit),
+never read short; the checker refuses such a policy first (``WINDOW_LIMIT_S``).
+
+Long tiers (``Tier(..., rollup=True)``) cost nothing per event. Every ring holds *running*
+totals (everything up to the end of a bucket), so a long tier only needs the totals as they
+stood at each of its bucket edges: they are copied from the last per-event tier when that tier
+moves to a new bucket (at most once per its width), and the open bucket reads the current totals.
 
 :class:`SlidingCounter` is the same ring with a running total, for rate limits and the breaker's
 error-rate mode, where reads must be O(1).
@@ -29,12 +35,15 @@ from ..errors import ERROR_CLASSES
 __all__ = [
     "DEFAULT_TIERS",
     "ERROR_CLASSES",
+    "LATENCY_WINDOW_LIMIT_S",
+    "WINDOW_LIMIT_S",
     "EventWindows",
     "SlidingCounter",
     "Tier",
     "WindowCounts",
     "fewest_edges",
     "next_edge",
+    "window_name",
 ]
 
 CLASS_INDEX: dict[str, int] = {name: i for i, name in enumerate(ERROR_CLASSES)}
@@ -44,10 +53,13 @@ _NO_BUCKET = -(1 << 62)
 
 @dataclass(frozen=True)
 class Tier:
-    """Buckets of ``width_s`` seconds covering windows up to ``span_s`` seconds."""
+    """Buckets of ``width_s`` seconds covering windows up to ``span_s`` seconds. A ``rollup``
+    tier is filled from the per-event tiers' running totals at its bucket edges (no cost per
+    event) and keeps counts and spend only: latency histograms stop at the per-event tiers."""
 
     width_s: float
     span_s: float
+    rollup: bool = False
 
     def __post_init__(self) -> None:
         if not (self.width_s > 0 and self.span_s >= self.width_s):
@@ -59,7 +71,34 @@ class Tier:
         return math.ceil(self.span_s / self.width_s) + 1
 
 
-DEFAULT_TIERS: tuple[Tier, ...] = (Tier(1.0, 60.0), Tier(10.0, 3600.0))
+DAY_S = 86400.0
+DEFAULT_TIERS: tuple[Tier, ...] = (
+    Tier(1.0, 60.0),
+    Tier(10.0, 3600.0),
+    Tier(900.0, DAY_S, rollup=True),
+    Tier(21600.0, 30 * DAY_S, rollup=True),
+)
+# The longest windows the default tiers serve: counts, rates and spend; latency percentiles.
+WINDOW_LIMIT_S: float = max(t.span_s for t in DEFAULT_TIERS)
+LATENCY_WINDOW_LIMIT_S: float = max(t.span_s for t in DEFAULT_TIERS if not t.rollup)
+
+
+def window_too_long(window: float, limit: float, what: str) -> ValueError:
+    """The error for a read of a window longer than what is kept (never read short)."""
+    return ValueError(
+        f"a {what} window of {window_name(window)} is longer than the {window_name(limit)}"
+        " these metrics keep"
+    )
+
+
+def window_name(seconds: float) -> str:
+    """300.0 -> "5m"; 90.0 -> "90s"; 0.5 -> "500ms"."""
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        if seconds >= size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    if (seconds * 1000) % 1 == 0:
+        return f"{int(seconds * 1000)}ms"
+    return f"{seconds:.6f}".rstrip("0") + "s"
 
 
 class WindowCounts(NamedTuple):
@@ -137,19 +176,100 @@ class _Ring:
         return lo, hi
 
 
+class _Rollup:
+    """A long tier: the running totals as they stood at the end of each finished bucket.
+
+    ``attempts[j % m]`` (likewise successes, failures, spend, and ``classes``, the running
+    failures by error class) is everything up to the end of bucket ``j``, kept for
+    ``head - n <= j < head``; bucket ``head``, still open, reads the current totals."""
+
+    __slots__ = ("attempts", "classes", "failures", "head", "m", "n", "spend", "successes", "width")
+
+    def __init__(self, tier: Tier) -> None:
+        self.width = tier.width_s
+        self.n = tier.slots
+        self.m = m = self.n + 1
+        self.head = _NO_BUCKET
+        self.attempts = [0] * m
+        self.successes = [0] * m
+        self.failures = [0] * m
+        self.spend = [0.0] * m
+        self.classes: list[tuple[int, ...]] = [_NO_CLASSES] * m
+
+    def close(self, idx: int, totals: _Totals) -> None:
+        """Time reached bucket ``idx``: every bucket before it ends with ``totals``."""
+        a, s, f, c, k = totals
+        m = self.m
+        first = max(self.head, idx - m)
+        for j in range(first, idx):
+            slot = j % m
+            self.attempts[slot] = a
+            self.successes[slot] = s
+            self.failures[slot] = f
+            self.spend[slot] = c
+            self.classes[slot] = k
+        self.head = idx
+
+    def late(self, idx: int, outcome: int, cost: float) -> None:
+        """An event for a finished bucket ``idx`` (only with out-of-order times)."""
+        m = self.m
+        for j in range(max(idx, self.head - self.n), self.head):
+            slot = j % m
+            self.attempts[slot] += 1
+            if outcome < 0:
+                self.successes[slot] += 1
+            else:
+                if outcome != CANCELLED:
+                    self.failures[slot] += 1
+                counts = list(self.classes[slot])
+                counts[outcome] += 1
+                self.classes[slot] = tuple(counts)
+            self.spend[slot] += cost
+
+    def span(self, now: float, window: float) -> tuple[int, int | None] | None:
+        """The buckets a read's difference takes: the one just before its range, and its last
+        one (None: the open bucket, read from the current totals); None when the range holds
+        nothing."""
+        head = self.head
+        hi = int(now // self.width)
+        b = int((now - window) // self.width) - 1
+        if b >= min(hi, head):
+            return None
+        b = max(b, head - self.n)
+        if hi >= head:
+            return b, None
+        return (b, hi) if hi >= head - self.n else None
+
+
+# running totals: attempts, successes, failures, spend, failures by class
+_Totals = tuple[int, int, int, float, tuple[int, ...]]
+_NO_CLASSES: tuple[int, ...] = (0,) * len(ERROR_CLASSES)
+
+
 class EventWindows:
     """Finished attempts per time bucket, in every tier. See the module docstring."""
 
-    __slots__ = ("_memo_ring", "_rings", "_spans", "tiers")
+    __slots__ = ("_classes", "_last", "_memo_ring", "_rings", "_rollups", "_spans", "tiers")
 
     def __init__(self, tiers: tuple[Tier, ...] = DEFAULT_TIERS) -> None:
         if not tiers:
             raise ValueError("at least one tier is needed")
         self.tiers = tuple(sorted(tiers, key=lambda t: t.span_s))
-        self._rings = tuple(_Ring(t) for t in self.tiers)
+        detail = [t for t in self.tiers if not t.rollup]
+        long = [t for t in self.tiers if t.rollup]
+        if not detail or (long and long[0].span_s <= detail[-1].span_s):
+            raise ValueError("rollup tiers need a per-event tier, and must span longer than it")
+        if any(t.width_s % detail[-1].width_s for t in long):
+            raise ValueError(
+                f"a rollup tier's width must be a multiple of {detail[-1].width_s:g} s"
+            )
+        self._rings = tuple(_Ring(t) for t in detail)
+        self._rollups = tuple(_Rollup(t) for t in long)
+        self._last = self._rings[-1]  # rollups copy its totals when it moves to a new bucket
+        self._classes = [0] * len(ERROR_CLASSES)  # running failures by class, every event
         self._spans = tuple(t.span_s for t in self.tiers)
-        # window -> (ring, clipped window): fixed by the tiers, memoised for the read path
-        self._memo_ring: dict[float, tuple[_Ring, float]] = {}
+        # window -> (ring, window, rollup): fixed by the tiers, memoised for the read path
+        self._memo_ring: dict[float, tuple[_Ring, float, _Rollup | None]] = {}
 
     @property
     def max_window_s(self) -> float:
@@ -157,12 +277,15 @@ class EventWindows:
 
     def record(self, now: float, outcome: int, cost: float = 0.0) -> None:
         """One finished attempt at ``now``; ``outcome`` is -1 for success or a class index."""
+        late = False
         for ring in self._rings:
             idx = int(now // ring.width)
             if idx > ring.head:
+                if ring is self._last and self._rollups:
+                    self._close_rollups(now)
                 ring.advance(idx)
             elif idx != ring.head:
-                self._record_late(ring, idx, outcome, cost)
+                late = self._record_late(ring, idx, outcome, cost) and ring is self._last
                 continue
             k = idx % ring.m
             ring.attempts[k] += 1
@@ -177,12 +300,43 @@ class EventWindows:
                 counts[outcome] += 1
             if cost:
                 ring.spend[k] += cost
+        if outcome >= 0:
+            self._classes[outcome] += 1
+        if late:
+            for rollup in self._rollups:
+                idx = int(now // rollup.width)
+                if idx < rollup.head:
+                    rollup.late(idx, outcome, cost)
+
+    def _totals(self) -> _Totals:
+        """Running totals of every event recorded so far (read from the last per-event tier)."""
+        ring = self._last
+        h = ring.head % ring.m
+        return (
+            ring.attempts[h],
+            ring.successes[h],
+            ring.failures[h],
+            ring.spend[h],
+            tuple(self._classes),
+        )
+
+    def _close_rollups(self, now: float) -> None:
+        """Before the event at ``now`` counts: the rollups' buckets it leaves behind end with
+        the totals as they stand."""
+        totals: _Totals | None = None
+        for rollup in self._rollups:
+            idx = int(now // rollup.width)
+            if idx > rollup.head:
+                if totals is None:
+                    totals = self._totals()
+                rollup.close(idx, totals)
 
     @staticmethod
-    def _record_late(ring: _Ring, idx: int, outcome: int, cost: float) -> None:
-        """An event for a bucket older than the newest (only with out-of-order times)."""
+    def _record_late(ring: _Ring, idx: int, outcome: int, cost: float) -> bool:
+        """An event for a bucket older than the newest (only with out-of-order times); False
+        when it is older than anything this tier keeps."""
         if idx <= ring.head - ring.n:
-            return  # older than anything this tier keeps
+            return False
         m = ring.m
         for i in range(idx, ring.head + 1):
             k = i % m
@@ -198,23 +352,60 @@ class EventWindows:
             if counts is None:
                 counts = ring.by_class[k] = [0] * len(ERROR_CLASSES)
             counts[outcome] += 1
+        return True
 
-    def _ring_for(self, window: float) -> _Ring:
-        for ring, span in zip(self._rings, self._spans, strict=True):
+    def _ring_for(self, window: float) -> tuple[_Ring, float, _Rollup | None]:
+        found = self._memo_ring.get(window)
+        if found is not None:
+            return found
+        for ring, span in zip(self._rings, self._spans, strict=False):
             if window <= span:
-                return ring
-        return self._rings[-1]
+                found = (ring, window, None)
+                break
+        else:
+            spans = self._spans[len(self._rings) :]
+            for rollup, span in zip(self._rollups, spans, strict=True):
+                if window <= span:
+                    found = (self._last, window, rollup)
+                    break
+            else:
+                raise window_too_long(window, self._spans[-1], "count or spend")
+        self._memo_ring[window] = found
+        return found
+
+    def _rollup_counts(self, rollup: _Rollup, now: float, window: float) -> WindowCounts:
+        """What a rollup reads over the window: the difference of two running totals."""
+        found = rollup.span(now, window)
+        if found is None:
+            return _EMPTY
+        lo, hi = found
+        if hi is None:
+            ring = self._last
+            h = ring.head % ring.m
+            a1, s1, f1, c1 = ring.attempts[h], ring.successes[h], ring.failures[h], ring.spend[h]
+        else:
+            h = hi % rollup.m
+            a1, s1 = rollup.attempts[h], rollup.successes[h]
+            f1, c1 = rollup.failures[h], rollup.spend[h]
+        k = lo % rollup.m
+        attempts = a1 - rollup.attempts[k]
+        if not attempts:
+            return _EMPTY
+        successes = s1 - rollup.successes[k]
+        failures = f1 - rollup.failures[k]
+        cancelled = attempts - successes - failures
+        return WindowCounts(attempts, successes, failures, cancelled, c1 - rollup.spend[k])
 
     def outcomes(self, now: float, window: float) -> tuple[int, int]:
         """(successes, failures) over ``window`` ending at ``now``: the rates' fast path, the
         same figures as :meth:`counts` without building the whole record."""
         found = self._memo_ring.get(window)
         if found is None:
-            found = self._memo_ring[window] = (
-                self._ring_for(window),
-                min(window, self._spans[-1]),
-            )
-        ring, window = found
+            found = self._ring_for(window)
+        ring, window, rollup = found
+        if rollup is not None:
+            got = self._rollup_counts(rollup, now, window)
+            return got.successes, got.failures
         width = ring.width
         head = ring.head
         hi = min(int(now // width), head)
@@ -227,9 +418,9 @@ class EventWindows:
 
     def counts(self, now: float, window: float) -> WindowCounts:
         """Totals over ``window`` seconds ending at ``now`` (read-only, O(1))."""
-        ring = self._ring_for(window)
-        if window > self._spans[-1]:
-            window = self._spans[-1]
+        ring, window, rollup = self._ring_for(window)
+        if rollup is not None:
+            return self._rollup_counts(rollup, now, window)
         lo, hi = ring.span(now, window)
         if lo > hi:
             return _EMPTY
@@ -243,8 +434,17 @@ class EventWindows:
 
     def errors(self, now: float, window: float) -> dict[str, int]:
         """Failures by error class over the window; classes with none are left out."""
-        ring = self._ring_for(window)
-        lo, hi = ring.span(now, min(window, self._spans[-1]))
+        ring, window, rollup = self._ring_for(window)
+        if rollup is not None:
+            found = rollup.span(now, window)
+            if found is None:
+                return {}
+            lo, hi = found
+            upper = self._classes if hi is None else rollup.classes[hi % rollup.m]
+            lower = rollup.classes[lo % rollup.m]
+            pairs = zip(upper, lower, strict=True)
+            return {ERROR_CLASSES[c]: u - v for c, (u, v) in enumerate(pairs) if u != v}
+        lo, hi = ring.span(now, window)
         totals = [0] * len(ERROR_CLASSES)
         for i in range(lo, hi + 1):
             counts = ring.by_class[i % ring.m]
@@ -258,11 +458,11 @@ class EventWindows:
         the instants ``offset + k * width``, at which either end of a read's bucket range
         moves (see :func:`next_edge`)."""
         out: set[tuple[float, float]] = set()
-        last = self._spans[-1]
         for window in windows:
-            width = self._ring_for(window).width
+            ring, _, rollup = self._ring_for(window)
+            width = ring.width if rollup is None else rollup.width
             out.add((width, 0.0))
-            out.add(_edge(width, min(window, last)))
+            out.add(_edge(width, window))
         return out
 
     def next_change(self, now: float, windows: tuple[float, ...]) -> float:
@@ -272,7 +472,7 @@ class EventWindows:
 
     def buckets_kept(self) -> int:
         """How many buckets exist in all (constant: memory does not grow with traffic)."""
-        return sum(r.m for r in self._rings)
+        return sum(r.m for r in self._rings) + sum(r.m for r in self._rollups)
 
 
 def _edge(width: float, offset: float) -> tuple[float, float]:

@@ -394,7 +394,7 @@ def assert_names(ctx: Context) -> Iterator[Diagnostic]:
 # ---- expressions -------------------------------------------------------------------------------
 
 
-@rule("E106", "E107", "E201", "E202", "E203", "E204", "E206", "E305")
+@rule("E106", "E107", "E201", "E202", "E203", "E204", "E206", "E207", "E305")
 def expressions(ctx: Context) -> Iterator[Diagnostic]:
     found: list[Diagnostic] = []
     checker = ExprChecker(ctx.path, found.append)

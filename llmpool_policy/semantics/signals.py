@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ..errors import ERROR_CLASSES
+from ..metrics.windows import LATENCY_WINDOW_LIMIT_S, WINDOW_LIMIT_S
 from . import types as t
 
 __all__ = ["DEFAULT_WINDOW_SECONDS", "ERROR_CLASSES", "Scope", "Signal", "lookup", "names_in_scope"]
@@ -28,6 +29,8 @@ class Signal:
     scope: Scope
     windowed: bool = False
     doc: str = ""
+    # the longest window the live metrics keep for it (windowed signals): longer is refused
+    max_window_s: float = WINDOW_LIMIT_S
 
 
 DEFAULT_WINDOW_SECONDS = 300.0
@@ -69,13 +72,18 @@ _STATIC = [
     Signal("timeout", t.DURATION, Scope.STATIC, doc="per-request timeout"),
 ]
 
+
+def _latency(name: str, doc: str) -> Signal:
+    return Signal(name, t.DURATION, Scope.LIVE, True, doc, LATENCY_WINDOW_LIMIT_S)
+
+
 _LIVE = [
     Signal("error_rate", t.PERCENT, Scope.LIVE, windowed=True, doc="failed share of attempts"),
     Signal("success_rate", t.PERCENT, Scope.LIVE, windowed=True, doc="successful share"),
-    Signal("latency.p50", t.DURATION, Scope.LIVE, windowed=True, doc="median latency"),
-    Signal("latency.p95", t.DURATION, Scope.LIVE, windowed=True, doc="95th percentile latency"),
-    Signal("latency.p99", t.DURATION, Scope.LIVE, windowed=True, doc="99th percentile latency"),
-    Signal("latency.mean", t.DURATION, Scope.LIVE, windowed=True, doc="mean latency"),
+    _latency("latency.p50", "median latency"),
+    _latency("latency.p95", "95th percentile latency"),
+    _latency("latency.p99", "99th percentile latency"),
+    _latency("latency.mean", "mean latency"),
     Signal("requests", t.NUMBER, Scope.LIVE, windowed=True, doc="attempts in the window"),
     Signal("spend", t.MONEY, Scope.LIVE, windowed=True, doc="spend in the window"),
     Signal("in_flight", t.NUMBER, Scope.LIVE, doc="attempts under way"),

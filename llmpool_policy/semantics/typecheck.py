@@ -11,12 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Set
 
 from ..diagnostics import Diagnostic, Span
+from ..metrics.windows import LATENCY_WINDOW_LIMIT_S, WINDOW_LIMIT_S, window_name
 from ..syntax import ast
 from . import types as t
 from .signals import Scope, Signal, lookup, names_in_scope
 from .suggest import did_you_mean
 
 __all__ = ["ExprChecker", "literal_type"]
+
+_LONGEST_WINDOWS = (
+    f"the live metrics keep counts, rates and spend for {window_name(WINDOW_LIMIT_S)}, latency"
+    f" samples for {window_name(LATENCY_WINDOW_LIMIT_S)}",
+)
 
 _WHY = {
     frozenset({Scope.STATIC}): "a group is resolved when the policy is compiled: only provider "
@@ -200,6 +206,16 @@ class ExprChecker:
             )
         if arg.seconds() <= 0:
             return self._error("E301", "a window must be longer than zero", arg.span)
+        if arg.seconds() > signal.max_window_s:
+            limit = window_name(signal.max_window_s)
+            return self._error(
+                "E207",
+                f"the window of '{dotted}' can be at most {limit} (what the live metrics keep),"
+                f" not {arg.text}",
+                arg.span,
+                help=f"use a window up to {limit}, e.g. {dotted}({limit})",
+                notes=_LONGEST_WINDOWS,
+            )
         return self._path(call.func, scopes)
 
     # -- operators --------------------------------------------------------------------------------

@@ -179,8 +179,9 @@ def test_zero_prices_both_ways_is_not_a_warning() -> None:
 
 def test_every_code_is_exercised_and_io_codes_are_known() -> None:
     exercised = {code for _, _, code in CASES.values()}
-    # C001, C002, C013 through C017 have their own tests here and in test_remote/test_checksum.
-    exercised |= {"C001", "C002", "C013", "C014", "C015", "C016", "C017", "W001", "W002"}
+    # C001, C002, C013 through C017 have their own tests here and in test_remote/test_checksum,
+    # C019 in test_references.
+    exercised |= {"C001", "C002", "C013", "C014", "C015", "C016", "C017", "C019", "W001", "W002"}
     assert exercised | {"C018"} == set(CODES)
     assert set(IO_CODES) <= set(CODES)
 

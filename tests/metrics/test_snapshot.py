@@ -14,6 +14,7 @@ from llmpool_policy.errors import ConfigurationError
 from llmpool_policy.metrics import (
     EMPTY_VIEW,
     LATENCY_STATS,
+    LATENCY_WINDOW_LIMIT_S,
     BreakerSpec,
     LimitSpec,
     ManualClock,
@@ -64,9 +65,10 @@ def read_everything(snapshot: MetricsSnapshot, names: list[str]) -> list[object]
     out: list[object] = [snapshot.now]
     for name in names:
         view = snapshot.provider(name)
-        for w in (1.0, 30.0, 60.0, 300.0, 3600.0, 7200.0):
+        for w in (1.0, 30.0, 60.0, 300.0, 3600.0, 7200.0, 86_400.0, 30 * 86_400.0):
             out += [view.error_rate(w), view.success_rate(w), view.requests(w), view.spend(w)]
-            out += [view.latency(stat, w) for stat in LATENCY_STATS]
+            if w <= LATENCY_WINDOW_LIMIT_S:
+                out += [view.latency(stat, w) for stat in LATENCY_STATS]
         out += [
             view.in_flight,
             view.rpm_used,
@@ -114,7 +116,9 @@ def test_reading_a_snapshot_never_changes_state() -> None:
         first = read_everything(registry.snapshot(), ["a", "b", "c", "unknown"])
         second = read_everything(registry.snapshot(), ["a", "b", "c", "unknown"])
         registry.snapshot().to_document((1.0, 60.0, 300.0, 3600.0))
-        registry.snapshot().stamps(("a", "b", "c", "unknown"), (1.0, 60.0, 300.0, 3600.0, 7200.0))
+        registry.snapshot().stamps(
+            ("a", "b", "c", "unknown"), (1.0, 60.0, 3600.0, 7200.0, 86_400.0)
+        )
         assert dump(registry) == before
         assert first == second
         registry.provider("a").totals()

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmpool_policy.metrics import (
     DEFAULT_TIERS,
     ERROR_CLASSES,
+    LATENCY_WINDOW_LIMIT_S,
+    WINDOW_LIMIT_S,
     EventWindows,
     ManualClock,
     MetricsRegistry,
@@ -24,14 +27,22 @@ CANCELLED = ERROR_CLASSES.index("cancelled")
 # Event streams: gaps between events (seconds, with long idle stretches), outcome, cost.
 events = st.lists(
     st.tuples(
-        st.one_of(st.floats(0, 3), st.floats(0, 400), st.sampled_from([0.0, 1.0, 10.0])),
+        st.one_of(
+            st.floats(0, 3),
+            st.floats(0, 400),
+            st.sampled_from([0.0, 1.0, 10.0, 900.0, 21_600.0]),
+            st.floats(0, 40_000),
+        ),
         st.sampled_from(OUTCOMES),
         st.sampled_from([0.0, 0.25, 1.0]),
     ),
     max_size=120,
 )
 windows = st.one_of(
-    st.sampled_from([1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0]), st.floats(0.5, 3600.0)
+    st.sampled_from([1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 3600.0]),
+    st.floats(0.5, 3600.0),
+    st.sampled_from([7200.0, 86_400.0, 7 * 86_400.0, 30 * 86_400.0]),
+    st.floats(3600.0, 30 * 86_400.0),
 )
 
 
@@ -44,7 +55,7 @@ def _tier_for(window: float) -> Tier:
 
 
 @settings(max_examples=150, deadline=None)
-@given(events, windows, st.floats(0, 200), st.floats(0, 1e6))
+@given(events, windows, st.one_of(st.floats(0, 200), st.floats(0, 3e6)), st.floats(0, 1e6))
 def test_counts_match_brute_force(
     stream: list[tuple[float, int, float]], window: float, tail: float, start: float
 ) -> None:
@@ -82,12 +93,34 @@ def test_counts_match_brute_force(
         assert count == sum(1 for e in inside if e[1] == index)
 
 
-def test_window_longer_than_an_hour_reads_the_last_hour() -> None:
+def test_a_window_longer_than_an_hour_reads_all_of_it() -> None:
+    w = EventWindows()
+    w.record(0.0, -1, 0.001)
+    w.record(3000.0, 4, 0.002)
+    assert w.counts(3500.0, 7200.0).attempts == 2
+    assert w.counts(7000.0, 7200.0).attempts == 2  # an hour ago: no longer cut off
+    # 15 min rollup buckets: the event at 0 counts until its bucket [0, 900) leaves the read
+    assert w.counts(8099.0, 7200.0).attempts == 2
+    assert w.counts(8100.0, 7200.0).attempts == 1
+    assert w.errors(7000.0, 7200.0) == {ERROR_CLASSES[4]: 1}
+    assert w.outcomes(7000.0, 7200.0) == (1, 1)
+    assert math.isclose(w.counts(7000.0, 86_400.0).spend, 0.003)
+
+
+def test_a_window_longer_than_what_is_kept_is_refused_not_read_short() -> None:
     w = EventWindows()
     w.record(0.0, -1)
-    w.record(3000.0, -1)
-    assert w.counts(3500.0, 7200.0).attempts == 2
-    assert w.counts(4000.0, 7200.0).attempts == 1
+    assert WINDOW_LIMIT_S == 30 * 86_400.0 and LATENCY_WINDOW_LIMIT_S == 3600.0
+    assert w.counts(10.0, WINDOW_LIMIT_S).attempts == 1
+    for read in (w.counts, w.outcomes, w.errors):
+        with pytest.raises(ValueError, match="window of 2592001s is longer than the 30d these"):
+            read(10.0, WINDOW_LIMIT_S + 1)
+    registry = MetricsRegistry(ManualClock())
+    registry.reconcile(["p"])
+    view = registry.snapshot().provider("p")
+    assert view.latency("p95", 3600.0) is None
+    with pytest.raises(ValueError, match="latency window of 2h is longer than the 1h these"):
+        view.latency("p95", 7200.0)
 
 
 def test_reads_are_exact_to_one_second_within_a_minute() -> None:
@@ -112,7 +145,7 @@ def test_memory_stays_bounded_over_hours_of_events() -> None:
         attempt = p.on_dispatch(tokens=10)
         assert attempt
         attempt.complete(None if i % 7 else "bad_request", latency_s=0.05 + (i % 1000) / 100.0)
-    assert p.windows.buckets_kept() == buckets == 62 + 362
+    assert p.windows.buckets_kept() == buckets == 62 + 362 + 98 + 122
     # at most one histogram bin per 2% step of the values seen (0.05 s .. 10 s) per bucket
     per_bucket_cap = math.ceil(math.log(10.05 / 0.05) / math.log(1.01 / 0.99)) + 1
     assert p.latency.bins_kept() <= (61 + 361) * per_bucket_cap
