@@ -168,9 +168,11 @@ ROUTE_STMTS = st.lists(
         EXPR.map(lambda e: ["skip", "when", *e]),
         EXPR.map(lambda e: ["avoid", "when", *e]),
         st.lists(
-            st.tuples(SMALL_EXPR, st.sampled_from([[], ["asc"], ["desc"]])).map(
-                lambda t: t[0] + t[1]
-            ),
+            st.tuples(
+                SMALL_EXPR,
+                st.sampled_from([[], ["asc"], ["desc"]]),
+                st.sampled_from([[], ["unknown", "first"], ["unknown", "last"]]),
+            ).map(lambda t: t[0] + t[1] + t[2]),
             min_size=1,
             max_size=3,
         ).map(lambda ks: ["order", "by", *comma_joined(ks)]),

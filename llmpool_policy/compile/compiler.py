@@ -117,7 +117,10 @@ class CompiledPolicy:
             for _c, text in spec.avoids:
                 lines.append(f"      avoid when {text}")
             if spec.order:
-                keys = ", ".join(text + (" desc" if desc else "") for _e, desc, text in spec.order)
+                keys = ", ".join(
+                    text + (" desc" if desc else "") + (" unknown first" if first else "")
+                    for _e, desc, text, first in spec.order
+                )
                 lines.append(f"      order by {keys}")
             if spec.split:
                 arms = ", ".join(f"{n} {w * 100:g}%" for n, w in spec.split)
@@ -272,7 +275,7 @@ def _row_exprs(route: RouteSpec) -> list[ast.Expr]:
     """What a candidate's row reads: the selector, the skip and avoid rules, the order keys."""
     exprs = [] if route.selector is None else [route.selector]
     exprs += [c for c, _ in route.skips] + [c for c, _ in route.avoids]
-    return exprs + [k for k, _d, _t in route.order]
+    return exprs + [k for k, *_ in route.order]
 
 
 def _memoisable(route: RouteSpec) -> bool:
@@ -342,14 +345,14 @@ def _row_source(route: RouteSpec, traced: bool) -> str:
 def _numeric_order(route: RouteSpec) -> bool:
     """Every order key is a number: candidates sort on a flat key (see :func:`_keys_code`) by
     a C getter rather than a Python key function."""
-    return bool(route.order) and all(_numeric(k) for k, _d, _t in route.order)
+    return bool(route.order) and all(_numeric(k) for k, *_ in route.order)
 
 
 def _keys_code(route: RouteSpec, plain: ExprCompiler, flat: bool) -> str:
     """The order keys as a tuple: as the trace shows them, or ``flat`` for sorting."""
     codes = [
         f"sk[{i}]" if _static_only(key) else plain.expr(key)
-        for i, (key, _d, _t) in enumerate(route.order)
+        for i, (key, *_) in enumerate(route.order)
     ]
     if not flat:
         return f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
@@ -357,14 +360,15 @@ def _keys_code(route: RouteSpec, plain: ExprCompiler, flat: bool) -> str:
 
 
 def _flat_key(route: RouteSpec, values: list[str], again: str | None) -> str:
-    """``(missing, value, missing, value, ..., position)``: missing values last, ``desc``
-    negated, then the candidate's position, so the order is total, as a stable sort in policy
-    order would make it, and a kept order can be checked by its neighbours alone (see
-    :func:`_keep_order_lines`). ``again`` names what re-reads each value (a walrus target);
-    without it the values are re-read as written."""
+    """``(missing, value, missing, value, ..., position)``: ``missing`` is ``value is None``
+    (unknown last) or ``value is not None`` (unknown first), ``desc`` negated, then the
+    candidate's position, so the order is total, as a stable sort in policy order would make it,
+    and a kept order can be checked by its neighbours alone (see :func:`_keep_order_lines`).
+    ``again`` names what re-reads each value (a walrus target); without it the values are
+    re-read as written."""
     parts = []
-    for value, (_key, desc, _text) in zip(values, route.order, strict=True):
-        parts.append(f"{value} is None")
+    for value, (_key, desc, _text, first) in zip(values, route.order, strict=True):
+        parts.append(f"{value} is {'not ' if first else ''}None")
         same = again or value
         parts.append(f"0 if {same} is None else {'-' if desc else ''}{same}")
     parts.append(f"sk[{len(route.order)}]")
@@ -376,10 +380,10 @@ def _sort_lines(route: RouteSpec, flat: bool, indent: str) -> list[str]:
         return [f"{indent}keep.sort(key=_first)", f"{indent}avoid.sort(key=_first)"]
     if not route.order:
         return []
-    if all(_numeric(key) for key, _d, _t in route.order):
+    if all(_numeric(key) for key, *_ in route.order):
         parts = []
-        for i, (_key, desc, _text) in enumerate(route.order):
-            parts.append(f"k[0][{i}] is None")
+        for i, (_key, desc, _text, first) in enumerate(route.order):
+            parts.append(f"k[0][{i}] is {'not ' if first else ''}None")
             parts.append(f"0 if k[0][{i}] is None else {'-' if desc else ''}k[0][{i}]")
         key = f"lambda k: ({', '.join(parts)})"
         return [f"{indent}keep.sort(key={key})", f"{indent}avoid.sort(key={key})"]
@@ -599,7 +603,7 @@ def _mentions_cost(expr: ast.Expr | None) -> bool:
 def _uses_cost(route: RouteSpec) -> bool:
     """Whether the planner needs the estimated cost (computing it costs a little per provider)."""
     exprs = [route.selector, *(c for c, _ in route.skips), *(c for c, _ in route.avoids)]
-    exprs += [k for k, _d, _t in route.order]
+    exprs += [k for k, *_ in route.order]
     return route.max_cost is not None or any(_mentions_cost(e) for e in exprs)
 
 
@@ -617,21 +621,24 @@ def _static_keys(route: RouteSpec, attrs: Mapping[str, object], index: int) -> t
     return (
         *(
             evaluate(key, _Env(empty, attrs)) if _static_only(key) else None
-            for key, _d, _t in route.order
+            for key, *_ in route.order
         ),
         index,
     )
 
 
 def _multisort(
-    items: list[tuple[tuple[Any, ...], str]], descs: tuple[bool, ...]
+    items: list[tuple[tuple[Any, ...], str]], descs: tuple[tuple[bool, bool], ...]
 ) -> list[tuple[tuple[Any, ...], str]]:
+    """The reference's sort for keys that are not all numbers; ``descs``: per key,
+    (descending, unknown first)."""
     result = list(items)
     for index in reversed(range(len(descs))):
+        descending, missing_first = descs[index]
         present = [it for it in result if it[0][index] is not None]
         missing = [it for it in result if it[0][index] is None]
-        present.sort(key=lambda it: it[0][index], reverse=descs[index])
-        result = present + missing
+        present.sort(key=lambda it: it[0][index], reverse=descending)
+        result = missing + present if missing_first else present + missing
     return result
 
 
@@ -697,7 +704,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         ATT=attempts,
         ROUTE=route.name,
         ARMS=route.split,
-        DESCS=tuple(desc for _k, desc, _t in route.order),
+        DESCS=tuple((desc, first) for _k, desc, _t, first in route.order),
         FAILOVER_ON=route.failover_on,
         FAILOVER_STATUSES=route.failover_statuses,
         RoutePlan=RoutePlan,

@@ -18,8 +18,10 @@ Rules, in order:
    max tokens; estimated cost above ``max cost``; the first ``skip when`` that is true (hard:
    removed); any ``avoid when`` that is true (soft: kept, but after every other candidate).
 5. Survivors are stably sorted by the ``order by`` keys (``desc`` reverses a key; a missing
-   value always sorts last); then a ``split`` draws an arm from a hash of its ``by`` key (or the
-   seed) and moves that arm to the front if it survived. ``failover off`` keeps only the first.
+   value sorts first or last as the key's ``unknown`` says, whatever the direction; unsaid,
+   first for a key reading a measured metric, else last: semantics/unknowns.py); then a
+   ``split`` draws an arm from a hash of its ``by`` key (or the seed) and moves that arm to the
+   front if it survived. ``failover off`` keeps only the first.
 6. Values: comparisons, ``in`` and arithmetic with a missing value (no data, no limit, no
    attribute) are false (arithmetic: missing); so are those whose operands do not fit at run
    time (an untyped ``request.metadata`` value that is not a number, negated or compared with
@@ -154,16 +156,17 @@ def _truthy(value: Any) -> bool:
 
 
 def _sort(
-    items: list[tuple[str, tuple[Any, ...]]], order: tuple[tuple[ast.Expr, bool, str], ...]
+    items: list[tuple[str, tuple[Any, ...]]], order: tuple[tuple[ast.Expr, bool, str, bool], ...]
 ) -> list[tuple[str, tuple[Any, ...]]]:
-    """Stable multi-key sort, last key first; missing values last whatever the direction."""
+    """Stable multi-key sort, last key first; missing values first or last as the key says,
+    whatever the direction."""
     result = list(items)
     for index in reversed(range(len(order))):
-        descending = order[index][1]
+        _key, descending, _text, missing_first = order[index]
         present = [it for it in result if it[1][index] is not None]
         missing = [it for it in result if it[1][index] is None]
         present.sort(key=lambda it: it[1][index], reverse=descending)
-        result = present + missing
+        result = missing + present if missing_first else present + missing
     return result
 
 
@@ -211,9 +214,7 @@ def _route_plan(
             if _truthy(evaluate(condition, env)):
                 avoid = f"avoid when {text}"
                 break
-        keys = tuple(
-            evaluate(key, _Env(request, attrs, view, cost)) for key, _desc, _text in route.order
-        )
+        keys = tuple(evaluate(key, _Env(request, attrs, view, cost)) for key, *_ in route.order)
         (avoided if avoid else kept).append((name, keys))
         candidates_trace.append(
             CandidateTrace(

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..semantics import CheckedPolicy, PoolDefaults, ProviderFacts
 from ..semantics.bounds import retry_settings, retry_shape, sleeps
 from ..semantics.defaults import DEFAULT_TIMEOUT_SECONDS
+from ..semantics.unknowns import unknown_first
 from ..syntax import ast
 from ..syntax.formatter import format_expr
 from .normalize import normalize
@@ -34,7 +35,7 @@ class RouteSpec:
     selector: ast.Expr | None
     skips: tuple[tuple[ast.Expr, str], ...]
     avoids: tuple[tuple[ast.Expr, str], ...]
-    order: tuple[tuple[ast.Expr, bool, str], ...]  # (key, descending, text)
+    order: tuple[tuple[ast.Expr, bool, str, bool], ...]  # (key, descending, text, unknown first)
     split: tuple[tuple[str, float], ...]
     split_by: ast.Expr | None
     tries: int
@@ -179,11 +180,12 @@ def _conditions(
     )
 
 
-def _order(order_by: ast.OrderBy | None) -> tuple[tuple[ast.Expr, bool, str], ...]:
+def _order(order_by: ast.OrderBy | None) -> tuple[tuple[ast.Expr, bool, str, bool], ...]:
     if order_by is None:
         return ()
     return tuple(
-        (normalize(k.expr), k.direction == "desc", format_expr(k.expr)) for k in order_by.keys
+        (normalize(k.expr), k.direction == "desc", format_expr(k.expr), unknown_first(k))
+        for k in order_by.keys
     )
 
 

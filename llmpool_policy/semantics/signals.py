@@ -28,6 +28,8 @@ class Signal:
     scope: Scope
     windowed: bool = False
     doc: str = ""
+    # None until the provider has finished an attempt in the window: unknown for lack of data.
+    measured: bool = False
 
 
 DEFAULT_WINDOW_SECONDS = 300.0
@@ -69,13 +71,18 @@ _STATIC = [
     Signal("timeout", t.DURATION, Scope.STATIC, doc="per-request timeout"),
 ]
 
+
+def _measured(name: str, type_: t.Type, doc: str) -> Signal:
+    return Signal(name, type_, Scope.LIVE, windowed=True, doc=doc, measured=True)
+
+
 _LIVE = [
-    Signal("error_rate", t.PERCENT, Scope.LIVE, windowed=True, doc="failed share of attempts"),
-    Signal("success_rate", t.PERCENT, Scope.LIVE, windowed=True, doc="successful share"),
-    Signal("latency.p50", t.DURATION, Scope.LIVE, windowed=True, doc="median latency"),
-    Signal("latency.p95", t.DURATION, Scope.LIVE, windowed=True, doc="95th percentile latency"),
-    Signal("latency.p99", t.DURATION, Scope.LIVE, windowed=True, doc="99th percentile latency"),
-    Signal("latency.mean", t.DURATION, Scope.LIVE, windowed=True, doc="mean latency"),
+    _measured("error_rate", t.PERCENT, "failed share of attempts"),
+    _measured("success_rate", t.PERCENT, "successful share"),
+    _measured("latency.p50", t.DURATION, "median latency"),
+    _measured("latency.p95", t.DURATION, "95th percentile latency"),
+    _measured("latency.p99", t.DURATION, "99th percentile latency"),
+    _measured("latency.mean", t.DURATION, "mean latency"),
     Signal("requests", t.NUMBER, Scope.LIVE, windowed=True, doc="attempts in the window"),
     Signal("spend", t.MONEY, Scope.LIVE, windowed=True, doc="spend in the window"),
     Signal("in_flight", t.NUMBER, Scope.LIVE, doc="attempts under way"),

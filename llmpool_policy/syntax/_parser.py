@@ -37,6 +37,7 @@ _TERMINAL_WORDS: dict[str, str] = {
     "JITTER_KIND": "full, equal or none",
     "PERIOD": "minute, hour, day, week or month",
     "DIRECTION": "asc or desc",
+    "PLACE": "first or last",
 }
 
 # Statements that may start at the top level; recovery resumes at the next one of these.
@@ -433,8 +434,18 @@ class _ToAst(Transformer[Token, ast.Policy]):
     def order_stmt(self, span: Span, *keys: ast.OrderKey) -> ast.OrderBy:
         return ast.OrderBy(keys, span)
 
-    def order_key(self, span: Span, expr: ast.Expr, direction: Token | None) -> ast.OrderKey:
-        return ast.OrderKey(expr, None if direction is None else str(direction), span)
+    def order_key(
+        self, span: Span, expr: ast.Expr, direction: Token | None, unknown: ast.Name | None
+    ) -> ast.OrderKey:
+        return ast.OrderKey(
+            expr,
+            None if direction is None else str(direction),
+            span,
+            None if unknown is None else unknown.value,
+        )
+
+    def unknown_place(self, span: Span, place: Token) -> ast.Name:
+        return ast.Name(str(place), span)
 
     def split_stmt(self, span: Span, *parts: ast.SplitArm | ast.Expr | None) -> ast.Split:
         arms = tuple(p for p in parts if isinstance(p, ast.SplitArm))

@@ -425,9 +425,14 @@ class Avoid:
 
 @dataclass(frozen=True)
 class OrderKey:
+    """One ``order by`` key; ``unknown`` says where a provider without a value sorts
+    (``unknown first`` / ``unknown last``); None: the key's default (see
+    :func:`~llmpool_policy.semantics.signals.unknown_first_by_default`)."""
+
     expr: Expr
     direction: str | None  # asc | desc | None (ascending)
     span: Span = _span()
+    unknown: str | None = None  # first | last | None (not written)
 
 
 @dataclass(frozen=True)

@@ -277,7 +277,11 @@ def _route_body(
         body.append(f"avoid when {draw(gate_conditions())}")
     if draw(st.booleans()):
         keys = draw(st.lists(st.sampled_from(ORDER_KEYS), min_size=1, max_size=3, unique=True))
-        dirs = [draw(st.sampled_from(["", " asc", " desc"])) for _ in keys]
+        dirs = [
+            draw(st.sampled_from(["", " asc", " desc"]))
+            + draw(st.sampled_from(["", " unknown first", " unknown last"]))
+            for _ in keys
+        ]
         body.append("order by " + ", ".join(k + d for k, d in zip(keys, dirs, strict=True)))
     retry = draw(st.sampled_from(["none", "inline", *retries]))
     if retry == "inline":
