@@ -1,7 +1,8 @@
 """Every diagnostic code the policy tooling can emit, with a one-line title.
 
-Codes are stable: tools and CI scripts match on them. docs/diagnostics.md has an entry with a
-failing and a fixed example for each, and tests/policies/broken/ a policy that triggers each.
+Codes are stable (``E`` errors, ``W`` warnings, ``N`` notes): tools and CI scripts match on
+them. docs/diagnostics.md has an entry with a failing and a fixed example for each, and
+tests/policies/broken/ a policy that triggers each.
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ CODES: Final[dict[str, str]] = {
     "W104": "provider set is empty",
     "W105": "retrying or failing over on errors the request itself caused",
     "W106": "bound is unknown without a provider config",
+    # notes
+    "N101": "order key can be unknown and does not say where unknown sorts",
 }
 
 
