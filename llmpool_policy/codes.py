@@ -51,6 +51,7 @@ CODES: Final[dict[str, str]] = {
     "E403": "fallback cycle",
     "E404": "assertion on bounds fails",
     "E405": "split arm is not among the route's candidates",
+    "E406": "a per-provider budget cannot fall back to a route",
     # warnings
     "W101": "declared but never used",
     "W102": "route repeats an earlier route's condition",

@@ -202,7 +202,7 @@ DECL = st.one_of(
         NAME,
         MONEY,
         st.sampled_from(["minute", "hour", "day", "week", "month"]),
-        optional(SMALL_EXPR.map(lambda e: ["per", *e])),
+        st.one_of(optional(SMALL_EXPR.map(lambda e: ["per", *e])), st.just(["per", "provider"])),
         st.sampled_from([[], ["on", "breach", "deny"], ["on", "breach", "fallback", "cheap"]]),
     ).map(lambda t: ["budget", t[0], "=", t[1], "per", t[2], *t[3], *t[4]]),
     st.tuples(NAME, optional(EXPR.map(lambda e: ["when", *e])), ROUTE_STMTS).map(

@@ -23,7 +23,14 @@ from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
 from .codegen import HELPERS, ExprCompiler, reads_only, reads_request, reads_untyped, windows_read
 from .reference import _Env, draw, evaluate
-from .spec import BudgetSpec, PolicySpec, RouteSpec, build_spec, provider_timeout
+from .spec import (
+    BudgetSpec,
+    PolicySpec,
+    RouteSpec,
+    build_spec,
+    provider_budget_refusal,
+    provider_timeout,
+)
 
 __all__ = ["CompiledBudget", "CompiledPolicy", "CompiledRoute", "compile_policy"]
 
@@ -76,12 +83,14 @@ class CompiledPolicy:
     name: str
     routes: tuple[CompiledRoute, ...]
     by_name: dict[str, CompiledRoute]
-    budgets: tuple[CompiledBudget, ...]
+    budgets: tuple[CompiledBudget, ...]  # checked per request
     exempt: dict[str, frozenset[str]]
     unindexed: tuple[int, ...]
     by_model: dict[str, tuple[int, ...]]
     by_tag: dict[str, tuple[int, ...]]
     spec: PolicySpec = field(repr=False)
+    # `per provider`: checked per candidate, charged to the provider that served
+    provider_budgets: tuple[CompiledBudget, ...] = ()
 
     @functools.cached_property
     def every_route(self) -> range:
@@ -136,6 +145,11 @@ class CompiledPolicy:
             lines.append(
                 f"  budget {budget.name}: ${budget.amount:g} per {budget.period} -> {action}"
             )
+        for budget in self.provider_budgets:
+            lines.append(
+                f"  budget {budget.name}: ${budget.amount:g} per {budget.period} per provider "
+                "-> the spent provider is refused"
+            )
         return "\n".join(lines)
 
 
@@ -185,8 +199,9 @@ def _compile_when(route: RouteSpec) -> tuple[Callable[[Any, Any], bool] | None, 
     return namespace["when"], source
 
 
-def _planner_source(route: RouteSpec, traced: bool, name: str) -> str:
-    """The planner that reads every candidate afresh (any route, any snapshot)."""
+def _planner_source(route: RouteSpec, traced: bool, name: str, budgets: bool) -> str:
+    """The planner that reads every candidate afresh (any route, any snapshot); ``budgets``:
+    the policy has budgets `per provider` (see :func:`_gate_lines`)."""
     cond = ExprCompiler(traced=traced, hoist=True)
     plain = ExprCompiler(traced=False, hoist=True, hoisted=cond.hoisted)  # one q0, q1, ... series
     body: list[str] = []
@@ -210,7 +225,7 @@ def _planner_source(route: RouteSpec, traced: bool, name: str) -> str:
         emit("            continue")
     if traced:
         emit("        R = []")
-    body += _gate_lines(route, "        ")
+    body += _gate_lines(route, "        ", budgets)
     for condition, text in route.skips:
         emit(f"        elif {cond.truth(condition, cond.expr(condition))}:")
         emit(f"            reason = {'skip when ' + text!r}")
@@ -253,9 +268,11 @@ _COST = (
 )
 
 
-def _gate_lines(route: RouteSpec, indent: str) -> list[str]:
-    """The capability gates (images, tools, context window, cost ceiling) setting ``reason``;
-    a planner may chain more ``elif`` tests after them."""
+def _gate_lines(route: RouteSpec, indent: str, budgets: bool) -> list[str]:
+    """The per-request gates setting ``reason``: the capabilities (images, tools, context
+    window, cost ceiling), then with ``budgets`` the candidate's own `per provider` budgets
+    (spend is not under the provider's stamp: read per request). A planner may chain more
+    ``elif`` tests after them."""
     lines = [
         "reason = None",
         "if images and vision is not True:",
@@ -268,6 +285,9 @@ def _gate_lines(route: RouteSpec, indent: str) -> list[str]:
     if route.max_cost is not None:
         lines.append(f"elif c is not None and c > {route.max_cost!r}:")
         lines.append(f"    reason = f'estimated cost ${{c:.4f}} over max cost ${route.max_cost:g}'")
+    if budgets:
+        lines.append("elif (spent := BUDGET_REFUSAL(snap, name)) is not None:")
+        lines.append("    reason = spent")
     return [indent + line for line in lines]
 
 
@@ -422,7 +442,7 @@ def _tail_lines(route: RouteSpec, traced: bool) -> list[str]:
     return lines
 
 
-def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
+def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool, budgets: bool) -> str:
     """The planner for a memoisable route. Each candidate's row is the last decision's while
     its stamp holds; the capability gates run per request. With the trace off, a request no
     gate can refuse anywhere (``plain``; never under a cost ceiling) takes the lean path, and
@@ -510,7 +530,7 @@ def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
     add("        continue")
     if route.max_cost is not None:
         add("    " + _COST)
-    body += [line[4:] for line in _gate_lines(route, "        ")]
+    body += [line[4:] for line in _gate_lines(route, "        ", budgets)]
     add("    if reason is not None:")
     add("        X.append((name, reason))")
     if traced:
@@ -715,8 +735,10 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         _multisort=_multisort,
         _first=operator.itemgetter(0),
     )
+    budgets = bool(spec.provider_budgets)
+    namespace["BUDGET_REFUSAL"] = _budget_refusal(spec.provider_budgets)
     if _memoisable(route):
-        plain_ok = route.max_cost is None
+        plain_ok = route.max_cost is None and not budgets  # a spent budget refuses per request
         vision = [c[5] for c in cands if c[1] is not None]
         tools = [c[6] for c in cands if c[1] is not None]
         windows = sorted(set().union(*(windows_read(e) for e in _row_exprs(route))))
@@ -732,17 +754,17 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
             POSITIONS=range(len(cands)),
         )  # fmt: skip
         sources = [
-            _planner_source(route, traced=False, name="fresh"),
-            _planner_source(route, traced=True, name="fresh_traced"),
+            _planner_source(route, traced=False, name="fresh", budgets=budgets),
+            _planner_source(route, traced=True, name="fresh_traced", budgets=budgets),
             _row_source(route, traced=False),
             _row_source(route, traced=True),
-            _memo_planner_source(route, traced=False, plain_ok=plain_ok),
-            _memo_planner_source(route, traced=True, plain_ok=plain_ok),
+            _memo_planner_source(route, traced=False, plain_ok=plain_ok, budgets=budgets),
+            _memo_planner_source(route, traced=True, plain_ok=plain_ok, budgets=budgets),
         ]
     else:
         sources = [
-            _planner_source(route, traced=False, name="plan"),
-            _planner_source(route, traced=True, name="plan_traced"),
+            _planner_source(route, traced=False, name="plan", budgets=budgets),
+            _planner_source(route, traced=True, name="plan_traced", budgets=budgets),
         ]
     for source in sources:
         label = source[4 : source.index("(")]
@@ -762,6 +784,22 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         source=when_src + fast_src,
         always=RouteCheck(route.name, "(always)", True),
     )
+
+
+def _budget_refusal(
+    budgets: tuple[BudgetSpec, ...],
+) -> Callable[[Any, str], str | None]:
+    """``(snapshot, provider) -> reason``: the first of its `per provider` budgets that is
+    spent, as the reference words it; None while every one is within."""
+
+    def refusal(snap: Any, name: str) -> str | None:
+        for budget in budgets:
+            spent = snap.budget_spent(budget.name, name, budget.period)
+            if spent >= budget.amount:
+                return provider_budget_refusal(budget, name, spent)
+        return None
+
+    return refusal
 
 
 def _compile_budget(budget: BudgetSpec) -> CompiledBudget:
@@ -803,4 +841,5 @@ def compile_policy(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -
         by_model={k: tuple(v) for k, v in by_model.items()},
         by_tag={k: tuple(v) for k, v in by_tag.items()},
         spec=spec,
+        provider_budgets=tuple(_compile_budget(b) for b in spec.provider_budgets),
     )

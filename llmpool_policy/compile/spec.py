@@ -18,7 +18,14 @@ from ..syntax import ast
 from ..syntax.formatter import format_expr
 from .normalize import normalize
 
-__all__ = ["DEFAULT_FAILOVER", "BudgetSpec", "PolicySpec", "RouteSpec", "build_spec"]
+__all__ = [
+    "DEFAULT_FAILOVER",
+    "BudgetSpec",
+    "PolicySpec",
+    "RouteSpec",
+    "build_spec",
+    "provider_budget_refusal",
+]
 
 # Transient failures worth retrying and moving on from, when a route says nothing (the seed's
 # intent).
@@ -64,6 +71,18 @@ class BudgetSpec:
     key: ast.Expr | None
     action: str  # "deny" | "fallback"
     fallback: str | None
+    per_provider: bool = False  # keyed by the provider; checked per candidate
+
+
+def provider_budget_refusal(budget: BudgetSpec, provider: str, spent: float) -> str | None:
+    """Why ``provider`` is refused by its own per-provider ``budget`` having ``spent`` so much
+    this period; None while it is within."""
+    if spent < budget.amount:
+        return None
+    return (
+        f"budget {budget.name} for {provider} is spent: ${spent:.2f} of ${budget.amount:.2f} "
+        f"per {budget.period}"
+    )
 
 
 @dataclass(frozen=True)
@@ -71,8 +90,9 @@ class PolicySpec:
     name: str
     providers: tuple[ProviderFacts, ...]
     routes: tuple[RouteSpec, ...]
-    budgets: tuple[BudgetSpec, ...]
+    budgets: tuple[BudgetSpec, ...]  # checked per request (unkeyed or keyed by the request)
     defaults: PoolDefaults = field(default_factory=PoolDefaults)
+    provider_budgets: tuple[BudgetSpec, ...] = ()  # `per provider`: checked per candidate
 
     def route(self, name: str) -> RouteSpec:
         for route in self.routes:
@@ -275,11 +295,19 @@ def build_spec(
             key=None if d.key is None else normalize(d.key),
             action="fallback" if isinstance(d.breach, ast.BreachFallback) else "deny",
             fallback=d.breach.route.value if isinstance(d.breach, ast.BreachFallback) else None,
+            per_provider=d.per_provider,
         )
         for d in checked.policy.decls
         if isinstance(d, ast.BudgetDecl)
     )
-    return PolicySpec(checked.policy.name or "", tuple(providers), tuple(routes), budgets, pool)
+    return PolicySpec(
+        checked.policy.name or "",
+        tuple(providers),
+        tuple(routes),
+        tuple(b for b in budgets if not b.per_provider),
+        pool,
+        tuple(b for b in budgets if b.per_provider),
+    )
 
 
 def _steps(

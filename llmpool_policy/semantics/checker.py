@@ -952,3 +952,24 @@ def unknown_order(ctx: Context) -> Iterator[Diagnostic]:
                     "never get any",
                 ),
             )
+
+
+@rule("E406")
+def provider_budget_breach(ctx: Context) -> Iterator[Diagnostic]:
+    """A spent per-provider budget refuses that provider alone, as a `skip when` would; the
+    request goes on to the route's other candidates, so there is no request to send elsewhere."""
+    for decl in ctx.policy.decls:
+        if (
+            isinstance(decl, ast.BudgetDecl)
+            and decl.per_provider
+            and isinstance(decl.breach, ast.BreachFallback)
+        ):
+            yield ctx.error(
+                "E406",
+                f"budget '{decl.name.value}' is per provider: its breach cannot fall back to a "
+                "route",
+                decl.breach.span,
+                help="write `on breach deny` (the spent provider is refused and the route's "
+                "other candidates serve); for a route to take over when none is left, give "
+                f"the route `on exhausted fallback {decl.breach.route.value}`",
+            )

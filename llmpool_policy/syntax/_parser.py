@@ -394,13 +394,17 @@ class _ToAst(Transformer[Token, ast.Policy]):
         key: ast.Expr | None,
         breach: ast.BreachDeny | ast.BreachFallback | None,
     ) -> ast.BudgetDecl:
+        # `per provider` is written like a key, but `provider` alone is no signal: it keys the
+        # budget by the provider that serves.
+        per_provider = key == ast.Path(("provider",))
         return ast.BudgetDecl(
             _name(name),
             _literal(ast.LiteralKind.MONEY, amount),
             str(period),
-            key,
+            None if per_provider else key,
             breach,
             span,
+            per_provider,
         )
 
     def breach_deny(self, span: Span) -> ast.BreachDeny:

@@ -390,12 +390,17 @@ class BreachFallback:
 
 @dataclass(frozen=True)
 class BudgetDecl:
+    """``budget NAME = $X per PERIOD [per KEY | per provider] [on breach ...]``: ``key`` a
+    request expression (one budget per value); ``per_provider``: one budget per provider, charged
+    by the provider that served and checked per candidate."""
+
     name: Name
     amount: Literal
     period: str  # minute | hour | day | week | month
     key: Expr | None
     breach: BreachDeny | BreachFallback | None
     span: Span = _span()
+    per_provider: bool = False
 
 
 # ---- routes -----------------------------------------------------------------------------------

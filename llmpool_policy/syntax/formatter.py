@@ -218,6 +218,8 @@ def _budget(d: ast.BudgetDecl) -> str:
     text = f"budget {d.name.value} = {d.amount.text} per {d.period}"
     if d.key is not None:
         text += " per " + format_expr(d.key)
+    elif d.per_provider:
+        text += " per provider"
     if isinstance(d.breach, ast.BreachDeny):
         text += " on breach deny"
     elif isinstance(d.breach, ast.BreachFallback):
