@@ -1,7 +1,8 @@
 """Every diagnostic code the policy tooling can emit, with a one-line title.
 
-Codes are stable: tools and CI scripts match on them. docs/diagnostics.md has an entry with a
-failing and a fixed example for each, and tests/policies/broken/ a policy that triggers each.
+Codes are stable (``E`` errors, ``W`` warnings, ``N`` notes): tools and CI scripts match on
+them. docs/diagnostics.md has an entry with a failing and a fixed example for each, and
+tests/policies/broken/ a policy that triggers each.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ CODES: Final[dict[str, str]] = {
     "E403": "fallback cycle",
     "E404": "assertion on bounds fails",
     "E405": "split arm is not among the route's candidates",
+    "E406": "a per-provider budget cannot fall back to a route",
     # warnings
     "W101": "declared but never used",
     "W102": "route repeats an earlier route's condition",
@@ -58,6 +60,8 @@ CODES: Final[dict[str, str]] = {
     "W104": "provider set is empty",
     "W105": "retrying or failing over on errors the request itself caused",
     "W106": "bound is unknown without a provider config",
+    # notes
+    "N101": "order key can be unknown and does not say where unknown sorts",
 }
 
 

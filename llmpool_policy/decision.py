@@ -308,7 +308,7 @@ class Decision:
                 elif c.avoided is not None:
                     lines.append(f"    ~ {c.provider}: avoided, {c.avoided}{_values(c.values)}")
                 else:
-                    keys = ", ".join(_show(k) for k in c.order_keys)
+                    keys = ", ".join("unknown" if k is None else _show(k) for k in c.order_keys)
                     ordering = f" (order keys: {keys})" if keys else ""
                     lines.append(f"    + {c.provider}{ordering}{_values(c.values)}")
         if self.denied is not None:

@@ -65,6 +65,7 @@ class Source:
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
+    NOTE = "note"  # a choice the reader should see made; never fails a check, even --strict
 
 
 @dataclass(frozen=True)

@@ -594,7 +594,7 @@ class LLMPool:
                 cost = response_cost(
                     provider, response.usage.input_tokens, response.usage.output_tokens
                 )
-                self._record_budgets(state, decision, routing, cost)
+                self._record_budgets(state, decision, routing, cost, response.provider)
                 return PoolResponse(
                     content=response.content, provider=response.provider, model=response.model,
                     usage=response.usage, cost=cost, finish_reason=response.finish_reason,
@@ -619,10 +619,17 @@ class LLMPool:
             executor.record(outcome, self._clock.now())
 
     def _record_budgets(
-        self, state: _State, decision: Decision, routing: RoutingRequest, cost: float
+        self,
+        state: _State,
+        decision: Decision,
+        routing: RoutingRequest,
+        cost: float,
+        served_by: str,
     ) -> None:
+        """Charge ``cost`` to the budgets that govern the request (by its key) and to the
+        `per provider` budgets of ``served_by``, the provider that answered."""
         graph = state.policy.graph
-        if not graph.budgets or decision.route is None:
+        if decision.route is None or not (graph.budgets or graph.provider_budgets):
             return
         exempt = graph.exempt.get(decision.route, frozenset())
         for budget in graph.budgets:
@@ -631,6 +638,8 @@ class LLMPool:
             value = None if budget.key is None else budget.key(routing)
             key = None if value is None else str(value)
             self._registry.record_budget(budget.name, key, budget.period, cost)
+        for budget in graph.provider_budgets:
+            self._registry.record_budget(budget.name, served_by, budget.period, cost)
 
     async def _attempt(
         self,

@@ -25,7 +25,7 @@ BROKEN = ROOT / "tests" / "policies" / "broken"
 FILES = sorted(BROKEN.glob("*.policy"))
 DIAGNOSTICS_DOC = ROOT / "docs" / "diagnostics.md"
 
-_EXPECT = re.compile(r"^# expect: ([EW]\d{3}(?:, [EW]\d{3})*)\s*$")
+_EXPECT = re.compile(r"^# expect: ([EWN]\d{3}(?:, [EWN]\d{3})*)\s*$")
 _CONFIG = re.compile(r"^# config: (\S+)\s*$")
 
 
@@ -110,14 +110,21 @@ def test_every_code_is_documented() -> None:
         assert f"## {code} — {title}\n" in doc, f"docs/diagnostics.md lacks `## {code} — {title}`"
 
 
+# default.policy is another change's to edit (issue 11): its `order by` still leaves two keys'
+# unknown place unsaid. Empty this once it says `unknown first`.
+_NOTES_LEFT = {"default.policy": ("N101", "N101")}
+
+
 def test_the_example_policies_stay_clean() -> None:
     for path in sorted((ROOT / "policies").glob("*.policy")):
         policy, diagnostics = try_parse(path.read_text(encoding="utf-8"), path.name)
         assert policy is not None, diagnostics
-        assert check(policy).diagnostics == ()
+        checked = check(policy)
+        assert checked.errors == () and checked.warnings == ()
+        assert tuple(d.code for d in checked.notes) == _NOTES_LEFT.get(path.name, ())
 
 
-_SECTION = re.compile(r"^## ([EW]\d{3}) — .*?(?=^## |\Z)", re.S | re.M)
+_SECTION = re.compile(r"^## ([EWN]\d{3}) — .*?(?=^## |\Z)", re.S | re.M)
 _POLICY_BLOCK = re.compile(r"```policy\n(.*?)```", re.S)
 
 

@@ -68,7 +68,14 @@ CATCH_ALL = "\nroute default { use all }"
         ("route r { use all skip when latency.p95 > 3 }", ["E201"]),
         ("route r { use all skip when spend(1h) > $10 }", []),
         ("route r { use all skip when spend(1h) > 10s }", ["E201"]),
-        ("route r { use all order by cost, success_rate(5m) desc, latency.p50 }", []),
+        (
+            "route r { use all order by cost, success_rate(5m) desc unknown first,"
+            " latency.p50 unknown last }",
+            [],
+        ),
+        ("route r { use all order by cost, success_rate(5m) desc, latency.p50 }", ["N101"] * 2),
+        ("route r { use all order by error_rate(1m) * 2 desc, priority }", ["N101"]),
+        ("route r { use all order by cost, priority desc, requests(5m) }", []),
         # metric windows
         ("route r { use all skip when in_flight(5m) > 3 }", ["E203"]),
         ("route r { use all skip when error_rate(5m, 1m) > 3% }", ["E203"]),

@@ -70,6 +70,15 @@ def test_warnings_pass_unless_strict(tmp_path: Path) -> None:
     assert cli("check", "--strict", str(path)).returncode == 1
 
 
+def test_notes_pass_even_when_strict(tmp_path: Path) -> None:
+    path = tmp_path / "note.policy"
+    path.write_text('policy "p"\nroute d { use all  order by latency.p50(1m) }\n')
+    result = cli("check", "--strict", "--format", "short", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{path}:2:29: note[N101]: order key `latency.p50(1m)`" in result.stdout
+    assert "0 errors, 0 warnings, 1 note" in result.stderr
+
+
 def test_missing_file_is_exit_2(tmp_path: Path) -> None:
     result = cli("check", str(tmp_path / "nope.policy"))
     assert result.returncode == 2

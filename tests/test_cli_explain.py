@@ -175,7 +175,10 @@ def test_check_graph_prints_the_decision_graph() -> None:
     assert "  [0] route default when (always)" in out
     assert "      candidates (all): " + ", ".join(NAMES) in out
     assert "      skip when breaker.open or rpm.remaining == 0 or rpd.remaining == 0" in out
-    assert "      order by priority, success_rate(5m) desc, latency.p50(5m)" in out
+    assert (
+        "      order by priority, success_rate(5m) desc unknown first,"
+        " latency.p50(5m) unknown first"
+    ) in out
     assert "      split openai-gpt4o 90%, anthropic-sonnet 10%" in out
     assert "      on exhausted -> route economy" in out
     assert "  budget team_daily: $100 per day -> fallback economy" in out

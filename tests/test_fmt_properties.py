@@ -168,9 +168,11 @@ ROUTE_STMTS = st.lists(
         EXPR.map(lambda e: ["skip", "when", *e]),
         EXPR.map(lambda e: ["avoid", "when", *e]),
         st.lists(
-            st.tuples(SMALL_EXPR, st.sampled_from([[], ["asc"], ["desc"]])).map(
-                lambda t: t[0] + t[1]
-            ),
+            st.tuples(
+                SMALL_EXPR,
+                st.sampled_from([[], ["asc"], ["desc"]]),
+                st.sampled_from([[], ["unknown", "first"], ["unknown", "last"]]),
+            ).map(lambda t: t[0] + t[1] + t[2]),
             min_size=1,
             max_size=3,
         ).map(lambda ks: ["order", "by", *comma_joined(ks)]),
@@ -200,7 +202,7 @@ DECL = st.one_of(
         NAME,
         MONEY,
         st.sampled_from(["minute", "hour", "day", "week", "month"]),
-        optional(SMALL_EXPR.map(lambda e: ["per", *e])),
+        st.one_of(optional(SMALL_EXPR.map(lambda e: ["per", *e])), st.just(["per", "provider"])),
         st.sampled_from([[], ["on", "breach", "deny"], ["on", "breach", "fallback", "cheap"]]),
     ).map(lambda t: ["budget", t[0], "=", t[1], "per", t[2], *t[3], *t[4]]),
     st.tuples(NAME, optional(EXPR.map(lambda e: ["when", *e])), ROUTE_STMTS).map(

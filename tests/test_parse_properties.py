@@ -33,7 +33,8 @@ _KEYWORD_TEXT = (
     "failover fallback on exhausted off timeout attempts backoff exponential linear constant "
     "jitter full equal none honor retry_after up to open after failures within at errors min "
     "requests cool down extend failure probe count deadline max cost per request minute hour "
-    "day week month breach deny providers where all and or not in true false asc desc "
+    "day week month breach deny providers where all and or not in true false asc desc unknown "
+    "first last "
     "request.input_tokens request.metadata.team error_rate latency.p95 breaker.open cost "
     "supports.vision priority max_calls max_time max_hops default openai-gpt4o groq-llama"
 )

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from ..diagnostics import (
     Diagnostic,
+    Severity,
     Source,
     render_json,
     render_short,
@@ -38,5 +39,7 @@ def print_diagnostics(
 
 def summary(diagnostics: Sequence[Diagnostic]) -> str:
     errors = sum(1 for d in diagnostics if d.is_error)
-    warnings = len(diagnostics) - errors
-    return f"{errors} error{'s'[: errors != 1]}, {warnings} warning{'s'[: warnings != 1]}"
+    notes = sum(1 for d in diagnostics if d.severity is Severity.NOTE)
+    warnings = len(diagnostics) - errors - notes
+    text = f"{errors} error{'s'[: errors != 1]}, {warnings} warning{'s'[: warnings != 1]}"
+    return text + (f", {notes} note{'s'[: notes != 1]}" if notes else "")

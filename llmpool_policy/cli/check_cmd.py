@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Source
+from ..diagnostics import Diagnostic, Severity, Source
 from ..errors import ConfigurationError
 from ..semantics import PoolDefaults, ProviderFacts, check, format_bounds
 from ..syntax import try_parse
@@ -18,8 +18,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "check",
         help="check policy files for errors",
         description="Check policies: syntax, names, types and units, structure, bounds. "
-        "Exit 0 when clean (warnings allowed unless --strict), 1 on findings, 2 on usage or "
-        "I/O errors.",
+        "Exit 0 when clean (warnings allowed unless --strict; notes always), 1 on findings, "
+        "2 on usage or I/O errors.",
     )
     parser.add_argument("files", nargs="+", metavar="POLICY")
     parser.add_argument(
@@ -96,5 +96,7 @@ def run(args: argparse.Namespace) -> int:
             print(report)
             print()
         print(summary(diagnostics), file=sys.stderr)
-    failed = any(d.is_error for d in diagnostics) or (args.strict and bool(diagnostics))
+    failed = any(d.is_error for d in diagnostics) or (
+        args.strict and any(d.severity is not Severity.NOTE for d in diagnostics)
+    )
     return 1 if failed else 0

@@ -23,7 +23,15 @@ from ..semantics.typecheck import ExprChecker
 from ..syntax import ast
 from .codegen import HELPERS, ExprCompiler, reads_only, reads_request, reads_untyped, windows_read
 from .reference import _Env, draw, evaluate
-from .spec import BudgetSpec, PolicySpec, RouteSpec, build_spec, context_window, provider_timeout
+from .spec import (
+    BudgetSpec,
+    PolicySpec,
+    RouteSpec,
+    build_spec,
+    context_window,
+    provider_budget_refusal,
+    provider_timeout,
+)
 
 __all__ = ["CompiledBudget", "CompiledPolicy", "CompiledRoute", "compile_policy"]
 
@@ -77,12 +85,14 @@ class CompiledPolicy:
     name: str
     routes: tuple[CompiledRoute, ...]
     by_name: dict[str, CompiledRoute]
-    budgets: tuple[CompiledBudget, ...]
+    budgets: tuple[CompiledBudget, ...]  # checked per request
     exempt: dict[str, frozenset[str]]
     unindexed: tuple[int, ...]
     by_model: dict[str, tuple[int, ...]]
     by_tag: dict[str, tuple[int, ...]]
     spec: PolicySpec = field(repr=False)
+    # `per provider`: checked per candidate, charged to the provider that served
+    provider_budgets: tuple[CompiledBudget, ...] = ()
 
     @functools.cached_property
     def every_route(self) -> range:
@@ -118,7 +128,10 @@ class CompiledPolicy:
             for _c, text in spec.avoids:
                 lines.append(f"      avoid when {text}")
             if spec.order:
-                keys = ", ".join(text + (" desc" if desc else "") for _e, desc, text in spec.order)
+                keys = ", ".join(
+                    text + (" desc" if desc else "") + (" unknown first" if first else "")
+                    for _e, desc, text, first in spec.order
+                )
                 lines.append(f"      order by {keys}")
             if spec.split:
                 arms = ", ".join(f"{n} {w * 100:g}%" for n, w in spec.split)
@@ -133,6 +146,11 @@ class CompiledPolicy:
             action = "deny" if budget.action == "deny" else f"fallback {budget.fallback}"
             lines.append(
                 f"  budget {budget.name}: ${budget.amount:g} per {budget.period} -> {action}"
+            )
+        for budget in self.provider_budgets:
+            lines.append(
+                f"  budget {budget.name}: ${budget.amount:g} per {budget.period} per provider "
+                "-> the spent provider is refused"
             )
         return "\n".join(lines)
 
@@ -183,8 +201,9 @@ def _compile_when(route: RouteSpec) -> tuple[Callable[[Any, Any], bool] | None, 
     return namespace["when"], source
 
 
-def _planner_source(route: RouteSpec, traced: bool, name: str) -> str:
-    """The planner that reads every candidate afresh (any route, any snapshot)."""
+def _planner_source(route: RouteSpec, traced: bool, name: str, budgets: bool) -> str:
+    """The planner that reads every candidate afresh (any route, any snapshot); ``budgets``:
+    the policy has budgets `per provider` (see :func:`_gate_lines`)."""
     cond = ExprCompiler(traced=traced, hoist=True)
     plain = ExprCompiler(traced=False, hoist=True, hoisted=cond.hoisted)  # one q0, q1, ... series
     body: list[str] = []
@@ -208,7 +227,7 @@ def _planner_source(route: RouteSpec, traced: bool, name: str) -> str:
         emit("            continue")
     if traced:
         emit("        R = []")
-    body += _gate_lines(route, "        ")
+    body += _gate_lines(route, "        ", budgets)
     for condition, text in route.skips:
         emit(f"        elif {cond.truth(condition, cond.expr(condition))}:")
         emit(f"            reason = {'skip when ' + text!r}")
@@ -251,9 +270,11 @@ _COST = (
 )
 
 
-def _gate_lines(route: RouteSpec, indent: str) -> list[str]:
-    """The capability gates (images, tools, context window, cost ceiling) setting ``reason``;
-    a planner may chain more ``elif`` tests after them."""
+def _gate_lines(route: RouteSpec, indent: str, budgets: bool) -> list[str]:
+    """The per-request gates setting ``reason``: the capabilities (images, tools, context
+    window, cost ceiling), then with ``budgets`` the candidate's own `per provider` budgets
+    (spend is not under the provider's stamp: read per request). A planner may chain more
+    ``elif`` tests after them."""
     lines = [
         "reason = None",
         "if images and vision is not True:",
@@ -266,6 +287,9 @@ def _gate_lines(route: RouteSpec, indent: str) -> list[str]:
     if route.max_cost is not None:
         lines.append(f"elif c is not None and c > {route.max_cost!r}:")
         lines.append(f"    reason = f'estimated cost ${{c:.4f}} over max cost ${route.max_cost:g}'")
+    if budgets:
+        lines.append("elif (spent := BUDGET_REFUSAL(snap, name)) is not None:")
+        lines.append("    reason = spent")
     return [indent + line for line in lines]
 
 
@@ -273,7 +297,7 @@ def _row_exprs(route: RouteSpec) -> list[ast.Expr]:
     """What a candidate's row reads: the selector, the skip and avoid rules, the order keys."""
     exprs = [] if route.selector is None else [route.selector]
     exprs += [c for c, _ in route.skips] + [c for c, _ in route.avoids]
-    return exprs + [k for k, _d, _t in route.order]
+    return exprs + [k for k, *_ in route.order]
 
 
 def _memoisable(route: RouteSpec) -> bool:
@@ -343,14 +367,14 @@ def _row_source(route: RouteSpec, traced: bool) -> str:
 def _numeric_order(route: RouteSpec) -> bool:
     """Every order key is a number: candidates sort on a flat key (see :func:`_keys_code`) by
     a C getter rather than a Python key function."""
-    return bool(route.order) and all(_numeric(k) for k, _d, _t in route.order)
+    return bool(route.order) and all(_numeric(k) for k, *_ in route.order)
 
 
 def _keys_code(route: RouteSpec, plain: ExprCompiler, flat: bool) -> str:
     """The order keys as a tuple: as the trace shows them, or ``flat`` for sorting."""
     codes = [
         f"sk[{i}]" if _static_only(key) else plain.expr(key)
-        for i, (key, _d, _t) in enumerate(route.order)
+        for i, (key, *_) in enumerate(route.order)
     ]
     if not flat:
         return f"({', '.join(codes)}{',' if len(codes) == 1 else ''})"
@@ -358,14 +382,15 @@ def _keys_code(route: RouteSpec, plain: ExprCompiler, flat: bool) -> str:
 
 
 def _flat_key(route: RouteSpec, values: list[str], again: str | None) -> str:
-    """``(missing, value, missing, value, ..., position)``: missing values last, ``desc``
-    negated, then the candidate's position, so the order is total, as a stable sort in policy
-    order would make it, and a kept order can be checked by its neighbours alone (see
-    :func:`_keep_order_lines`). ``again`` names what re-reads each value (a walrus target);
-    without it the values are re-read as written."""
+    """``(missing, value, missing, value, ..., position)``: ``missing`` is ``value is None``
+    (unknown last) or ``value is not None`` (unknown first), ``desc`` negated, then the
+    candidate's position, so the order is total, as a stable sort in policy order would make it,
+    and a kept order can be checked by its neighbours alone (see :func:`_keep_order_lines`).
+    ``again`` names what re-reads each value (a walrus target); without it the values are
+    re-read as written."""
     parts = []
-    for value, (_key, desc, _text) in zip(values, route.order, strict=True):
-        parts.append(f"{value} is None")
+    for value, (_key, desc, _text, first) in zip(values, route.order, strict=True):
+        parts.append(f"{value} is {'not ' if first else ''}None")
         same = again or value
         parts.append(f"0 if {same} is None else {'-' if desc else ''}{same}")
     parts.append(f"sk[{len(route.order)}]")
@@ -377,10 +402,10 @@ def _sort_lines(route: RouteSpec, flat: bool, indent: str) -> list[str]:
         return [f"{indent}keep.sort(key=_first)", f"{indent}avoid.sort(key=_first)"]
     if not route.order:
         return []
-    if all(_numeric(key) for key, _d, _t in route.order):
+    if all(_numeric(key) for key, *_ in route.order):
         parts = []
-        for i, (_key, desc, _text) in enumerate(route.order):
-            parts.append(f"k[0][{i}] is None")
+        for i, (_key, desc, _text, first) in enumerate(route.order):
+            parts.append(f"k[0][{i}] is {'not ' if first else ''}None")
             parts.append(f"0 if k[0][{i}] is None else {'-' if desc else ''}k[0][{i}]")
         key = f"lambda k: ({', '.join(parts)})"
         return [f"{indent}keep.sort(key={key})", f"{indent}avoid.sort(key={key})"]
@@ -419,7 +444,7 @@ def _tail_lines(route: RouteSpec, traced: bool) -> list[str]:
     return lines
 
 
-def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
+def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool, budgets: bool) -> str:
     """The planner for a memoisable route. Each candidate's row is the last decision's while
     its stamp holds; the capability gates run per request. With the trace off, a request no
     gate can refuse anywhere (``plain``; never under a cost ceiling) takes the lean path, and
@@ -507,7 +532,7 @@ def _memo_planner_source(route: RouteSpec, traced: bool, plain_ok: bool) -> str:
     add("        continue")
     if route.max_cost is not None:
         add("    " + _COST)
-    body += [line[4:] for line in _gate_lines(route, "        ")]
+    body += [line[4:] for line in _gate_lines(route, "        ", budgets)]
     add("    if reason is not None:")
     add("        X.append((name, reason))")
     if traced:
@@ -600,7 +625,7 @@ def _mentions_cost(expr: ast.Expr | None) -> bool:
 def _uses_cost(route: RouteSpec) -> bool:
     """Whether the planner needs the estimated cost (computing it costs a little per provider)."""
     exprs = [route.selector, *(c for c, _ in route.skips), *(c for c, _ in route.avoids)]
-    exprs += [k for k, _d, _t in route.order]
+    exprs += [k for k, *_ in route.order]
     return route.max_cost is not None or any(_mentions_cost(e) for e in exprs)
 
 
@@ -618,21 +643,24 @@ def _static_keys(route: RouteSpec, attrs: Mapping[str, object], index: int) -> t
     return (
         *(
             evaluate(key, _Env(empty, attrs)) if _static_only(key) else None
-            for key, _d, _t in route.order
+            for key, *_ in route.order
         ),
         index,
     )
 
 
 def _multisort(
-    items: list[tuple[tuple[Any, ...], str]], descs: tuple[bool, ...]
+    items: list[tuple[tuple[Any, ...], str]], descs: tuple[tuple[bool, bool], ...]
 ) -> list[tuple[tuple[Any, ...], str]]:
+    """The reference's sort for keys that are not all numbers; ``descs``: per key,
+    (descending, unknown first)."""
     result = list(items)
     for index in reversed(range(len(descs))):
+        descending, missing_first = descs[index]
         present = [it for it in result if it[0][index] is not None]
         missing = [it for it in result if it[0][index] is None]
-        present.sort(key=lambda it: it[0][index], reverse=descs[index])
-        result = present + missing
+        present.sort(key=lambda it: it[0][index], reverse=descending)
+        result = missing + present if missing_first else present + missing
     return result
 
 
@@ -699,7 +727,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         ATT=attempts,
         ROUTE=route.name,
         ARMS=route.split,
-        DESCS=tuple(desc for _k, desc, _t in route.order),
+        DESCS=tuple((desc, first) for _k, desc, _t, first in route.order),
         FAILOVER_ON=route.failover_on,
         FAILOVER_STATUSES=route.failover_statuses,
         RoutePlan=RoutePlan,
@@ -710,8 +738,10 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         _multisort=_multisort,
         _first=operator.itemgetter(0),
     )
+    budgets = bool(spec.provider_budgets)
+    namespace["BUDGET_REFUSAL"] = _budget_refusal(spec.provider_budgets)
     if _memoisable(route):
-        plain_ok = route.max_cost is None
+        plain_ok = route.max_cost is None and not budgets  # a spent budget refuses per request
         vision = [c[5] for c in cands if c[1] is not None]
         tools = [c[6] for c in cands if c[1] is not None]
         windows = sorted(set().union(*(windows_read(e) for e in _row_exprs(route))))
@@ -727,17 +757,17 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
             POSITIONS=range(len(cands)),
         )  # fmt: skip
         sources = [
-            _planner_source(route, traced=False, name="fresh"),
-            _planner_source(route, traced=True, name="fresh_traced"),
+            _planner_source(route, traced=False, name="fresh", budgets=budgets),
+            _planner_source(route, traced=True, name="fresh_traced", budgets=budgets),
             _row_source(route, traced=False),
             _row_source(route, traced=True),
-            _memo_planner_source(route, traced=False, plain_ok=plain_ok),
-            _memo_planner_source(route, traced=True, plain_ok=plain_ok),
+            _memo_planner_source(route, traced=False, plain_ok=plain_ok, budgets=budgets),
+            _memo_planner_source(route, traced=True, plain_ok=plain_ok, budgets=budgets),
         ]
     else:
         sources = [
-            _planner_source(route, traced=False, name="plan"),
-            _planner_source(route, traced=True, name="plan_traced"),
+            _planner_source(route, traced=False, name="plan", budgets=budgets),
+            _planner_source(route, traced=True, name="plan_traced", budgets=budgets),
         ]
     for source in sources:
         label = source[4 : source.index("(")]
@@ -758,6 +788,22 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
         source=when_src + fast_src,
         always=RouteCheck(route.name, "(always)", True),
     )
+
+
+def _budget_refusal(
+    budgets: tuple[BudgetSpec, ...],
+) -> Callable[[Any, str], str | None]:
+    """``(snapshot, provider) -> reason``: the first of its `per provider` budgets that is
+    spent, as the reference words it; None while every one is within."""
+
+    def refusal(snap: Any, name: str) -> str | None:
+        for budget in budgets:
+            spent = snap.budget_spent(budget.name, name, budget.period)
+            if spent >= budget.amount:
+                return provider_budget_refusal(budget, name, spent)
+        return None
+
+    return refusal
 
 
 def _compile_budget(budget: BudgetSpec) -> CompiledBudget:
@@ -799,4 +845,5 @@ def compile_policy(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -
         by_model={k: tuple(v) for k, v in by_model.items()},
         by_tag={k: tuple(v) for k, v in by_tag.items()},
         spec=spec,
+        provider_budgets=tuple(_compile_budget(b) for b in spec.provider_budgets),
     )

@@ -7,7 +7,8 @@ equal. When the two disagree, this file is right.
 Rules, in order:
 
 1. Routes are tried top to bottom; the first whose ``when`` is true matches (no ``when``: always).
-2. Budgets (except those whose breach falls back to the matched route) are checked in order; the
+2. Budgets (except those whose breach falls back to the matched route, and those ``per
+   provider``, which are checked per candidate, see 4) are checked in order; the
    first breached one acts: ``deny`` refuses the request, ``fallback R`` routes it to R instead.
    A budget's key is the string of its key expression's value (None when absent).
 3. The plan is the route's own attempts, then those of its ``on exhausted fallback`` chain. The
@@ -15,11 +16,14 @@ Rules, in order:
 4. A route's candidates: its ``use`` set (a list keeps its order; ``all`` and selectors keep config
    order), else its split arms, else every provider. Then, per candidate, in this order: not in
    the config; cannot take the request's images or tools; context window too small for input +
-   max tokens; estimated cost above ``max cost``; the first ``skip when`` that is true (hard:
-   removed); any ``avoid when`` that is true (soft: kept, but after every other candidate).
+   max tokens; estimated cost above ``max cost``; its own ``per provider`` budget spent (in
+   policy order); the first ``skip when`` that is true (hard: removed); any ``avoid when``
+   that is true (soft: kept, but after every other candidate).
 5. Survivors are stably sorted by the ``order by`` keys (``desc`` reverses a key; a missing
-   value always sorts last); then a ``split`` draws an arm from a hash of its ``by`` key (or the
-   seed) and moves that arm to the front if it survived. ``failover off`` keeps only the first.
+   value sorts first or last as the key's ``unknown`` says, whatever the direction; unsaid,
+   first for a key reading a measured metric, else last: semantics/unknowns.py); then a
+   ``split`` draws an arm from a hash of its ``by`` key (or the seed) and moves that arm to the
+   front if it survived. ``failover off`` keeps only the first.
 6. Values: comparisons, ``in`` and arithmetic with a missing value (no data, no limit, no
    attribute) are false (arithmetic: missing); so are those whose operands do not fit at run
    time (an untyped ``request.metadata`` value that is not a number, negated or compared with
@@ -47,7 +51,13 @@ from ..request import RoutingRequest
 from ..semantics.signals import Scope, lookup
 from ..semantics.static_eval import ARITH, COMPARE
 from ..syntax import ast
-from .spec import PolicySpec, RouteSpec, context_window, provider_timeout
+from .spec import (
+    PolicySpec,
+    RouteSpec,
+    context_window,
+    provider_budget_refusal,
+    provider_timeout,
+)
 from .values import estimated_cost, live_value, request_value
 
 __all__ = ["draw", "reference_decide"]
@@ -154,16 +164,17 @@ def _truthy(value: Any) -> bool:
 
 
 def _sort(
-    items: list[tuple[str, tuple[Any, ...]]], order: tuple[tuple[ast.Expr, bool, str], ...]
+    items: list[tuple[str, tuple[Any, ...]]], order: tuple[tuple[ast.Expr, bool, str, bool], ...]
 ) -> list[tuple[str, tuple[Any, ...]]]:
-    """Stable multi-key sort, last key first; missing values last whatever the direction."""
+    """Stable multi-key sort, last key first; missing values first or last as the key says,
+    whatever the direction."""
     result = list(items)
     for index in reversed(range(len(order))):
-        descending = order[index][1]
+        _key, descending, _text, missing_first = order[index]
         present = [it for it in result if it[1][index] is not None]
         missing = [it for it in result if it[1][index] is None]
         present.sort(key=lambda it: it[1][index], reverse=descending)
-        result = present + missing
+        result = missing + present if missing_first else present + missing
     return result
 
 
@@ -194,6 +205,10 @@ def _route_plan(
             if not _truthy(evaluate(route.selector, env)):
                 continue  # not selected: not a candidate at all
         reason = _gate(route, request, attrs, cost)
+        for budget in spec.provider_budgets:
+            if reason is None:
+                spent = snapshot.budget_spent(budget.name, name, budget.period)
+                reason = provider_budget_refusal(budget, name, spent)
         env = _Env(request, attrs, view, cost)
         if reason is None:
             for condition, text in route.skips:
@@ -211,9 +226,7 @@ def _route_plan(
             if _truthy(evaluate(condition, env)):
                 avoid = f"avoid when {text}"
                 break
-        keys = tuple(
-            evaluate(key, _Env(request, attrs, view, cost)) for key, _desc, _text in route.order
-        )
+        keys = tuple(evaluate(key, _Env(request, attrs, view, cost)) for key, *_ in route.order)
         (avoided if avoid else kept).append((name, keys))
         candidates_trace.append(
             CandidateTrace(

@@ -126,7 +126,7 @@ def latency_windows(spec: PolicySpec) -> frozenset[float]:
         walk(route.selector)
         for cond, _ in (*route.skips, *route.avoids):
             walk(cond)
-        for key, _d, _t in route.order:
+        for key, *_ in route.order:
             walk(key)
     return frozenset(found)
 

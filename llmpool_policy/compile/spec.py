@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..semantics import CheckedPolicy, PoolDefaults, ProviderFacts
 from ..semantics.bounds import retry_settings, retry_shape, sleeps
 from ..semantics.defaults import DEFAULT_TIMEOUT_SECONDS
+from ..semantics.unknowns import unknown_first
 from ..syntax import ast
 from ..syntax.formatter import format_expr
 from .normalize import normalize
@@ -24,6 +25,7 @@ __all__ = [
     "PolicySpec",
     "RouteSpec",
     "build_spec",
+    "provider_budget_refusal",
 ]
 
 # Transient failures worth retrying at the same provider, when a route says nothing (the seed's
@@ -45,7 +47,7 @@ class RouteSpec:
     selector: ast.Expr | None
     skips: tuple[tuple[ast.Expr, str], ...]
     avoids: tuple[tuple[ast.Expr, str], ...]
-    order: tuple[tuple[ast.Expr, bool, str], ...]  # (key, descending, text)
+    order: tuple[tuple[ast.Expr, bool, str, bool], ...]  # (key, descending, text, unknown first)
     split: tuple[tuple[str, float], ...]
     split_by: ast.Expr | None
     tries: int
@@ -75,6 +77,18 @@ class BudgetSpec:
     key: ast.Expr | None
     action: str  # "deny" | "fallback"
     fallback: str | None
+    per_provider: bool = False  # keyed by the provider; checked per candidate
+
+
+def provider_budget_refusal(budget: BudgetSpec, provider: str, spent: float) -> str | None:
+    """Why ``provider`` is refused by its own per-provider ``budget`` having ``spent`` so much
+    this period; None while it is within."""
+    if spent < budget.amount:
+        return None
+    return (
+        f"budget {budget.name} for {provider} is spent: ${spent:.2f} of ${budget.amount:.2f} "
+        f"per {budget.period}"
+    )
 
 
 @dataclass(frozen=True)
@@ -82,8 +96,9 @@ class PolicySpec:
     name: str
     providers: tuple[ProviderFacts, ...]
     routes: tuple[RouteSpec, ...]
-    budgets: tuple[BudgetSpec, ...]
+    budgets: tuple[BudgetSpec, ...]  # checked per request (unkeyed or keyed by the request)
     defaults: PoolDefaults = field(default_factory=PoolDefaults)
+    provider_budgets: tuple[BudgetSpec, ...] = ()  # `per provider`: checked per candidate
 
     def route(self, name: str) -> RouteSpec:
         for route in self.routes:
@@ -194,11 +209,12 @@ def _conditions(
     )
 
 
-def _order(order_by: ast.OrderBy | None) -> tuple[tuple[ast.Expr, bool, str], ...]:
+def _order(order_by: ast.OrderBy | None) -> tuple[tuple[ast.Expr, bool, str, bool], ...]:
     if order_by is None:
         return ()
     return tuple(
-        (normalize(k.expr), k.direction == "desc", format_expr(k.expr)) for k in order_by.keys
+        (normalize(k.expr), k.direction == "desc", format_expr(k.expr), unknown_first(k))
+        for k in order_by.keys
     )
 
 
@@ -289,11 +305,19 @@ def build_spec(
             key=None if d.key is None else normalize(d.key),
             action="fallback" if isinstance(d.breach, ast.BreachFallback) else "deny",
             fallback=d.breach.route.value if isinstance(d.breach, ast.BreachFallback) else None,
+            per_provider=d.per_provider,
         )
         for d in checked.policy.decls
         if isinstance(d, ast.BudgetDecl)
     )
-    return PolicySpec(checked.policy.name or "", tuple(providers), tuple(routes), budgets, pool)
+    return PolicySpec(
+        checked.policy.name or "",
+        tuple(providers),
+        tuple(routes),
+        tuple(b for b in budgets if not b.per_provider),
+        pool,
+        tuple(b for b in budgets if b.per_provider),
+    )
 
 
 def _steps(

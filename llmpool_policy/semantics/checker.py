@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .._gc import paused_gc
 from ..diagnostics import Diagnostic, Severity, Span, sort_diagnostics
 from ..syntax import ast
+from ..syntax.formatter import format_expr
 from .bounds import PolicyBounds, compute_bounds
 from .defaults import PoolDefaults
 from .env import ProviderFacts, Symbols, build_symbols
@@ -19,6 +20,7 @@ from .resolve import resolve_group
 from .signals import CLIENT_ERROR_CLASSES, ERROR_CLASSES, Scope
 from .suggest import closest, did_you_mean
 from .typecheck import ExprChecker
+from .unknowns import measured_reads
 
 __all__ = ["BOUND_NAMES", "RULES", "CheckedPolicy", "check"]
 
@@ -65,6 +67,16 @@ class Context:
     ) -> Diagnostic:
         return Diagnostic(code, message, span, self.path, Severity.WARNING, help, notes)
 
+    def note(
+        self,
+        code: str,
+        message: str,
+        span: Span | None,
+        help: str | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> Diagnostic:
+        return Diagnostic(code, message, span, self.path, Severity.NOTE, help, notes)
+
     @property
     def bounds(self) -> PolicyBounds:
         if self._bounds is None:
@@ -95,7 +107,11 @@ class CheckedPolicy:
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:
-        return tuple(d for d in self.diagnostics if not d.is_error)
+        return tuple(d for d in self.diagnostics if d.severity is Severity.WARNING)
+
+    @property
+    def notes(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.severity is Severity.NOTE)
 
 
 def check(
@@ -907,4 +923,56 @@ def empty_sets(ctx: Context) -> Iterator[Diagnostic]:
                 "this selects no provider of the config",
                 expr.span,
                 help="check the selector against the config's provider attributes",
+            )
+
+
+@rule("N101")
+def unknown_order(ctx: Context) -> Iterator[Diagnostic]:
+    """An order key over a measured metric has no value for a provider without data: say
+    where such a provider sorts (the default, first, is the one that explores). A key with
+    errors of its own is left to them."""
+    for _route, stmt in _route_stmts(ctx):
+        if not isinstance(stmt, ast.OrderBy):
+            continue
+        for key in stmt.keys:
+            reads = measured_reads(key.expr)
+            if key.unknown is not None or not reads:
+                continue
+            errors: list[Diagnostic] = []
+            ExprChecker(ctx.path, errors.append).type_of(key.expr, ALL_SCOPES)
+            if errors:
+                continue
+            text = format_expr(key.expr) + (f" {key.direction}" if key.direction else "")
+            yield ctx.note(
+                "N101",
+                f"order key `{text}` does not say where a provider with no data for "
+                f"{', '.join(reads)} sorts (first, by default)",
+                key.span,
+                help=f"say which: `{text} unknown first` tries a provider without data (the "
+                f"default), `{text} unknown last` only after every measured one",
+                notes=(
+                    "a provider sorted last while it has no data may never be tried, and so "
+                    "never get any",
+                ),
+            )
+
+
+@rule("E406")
+def provider_budget_breach(ctx: Context) -> Iterator[Diagnostic]:
+    """A spent per-provider budget refuses that provider alone, as a `skip when` would; the
+    request goes on to the route's other candidates, so there is no request to send elsewhere."""
+    for decl in ctx.policy.decls:
+        if (
+            isinstance(decl, ast.BudgetDecl)
+            and decl.per_provider
+            and isinstance(decl.breach, ast.BreachFallback)
+        ):
+            yield ctx.error(
+                "E406",
+                f"budget '{decl.name.value}' is per provider: its breach cannot fall back to a "
+                "route",
+                decl.breach.span,
+                help="write `on breach deny` (the spent provider is refused and the route's "
+                "other candidates serve); for a route to take over when none is left, give "
+                f"the route `on exhausted fallback {decl.breach.route.value}`",
             )

@@ -31,6 +31,8 @@ class Signal:
     doc: str = ""
     # the longest window the live metrics keep for it (windowed signals): longer is refused
     max_window_s: float = WINDOW_LIMIT_S
+    # None until the provider has finished an attempt in the window: unknown for lack of data.
+    measured: bool = False
 
 
 DEFAULT_WINDOW_SECONDS = 300.0
@@ -73,13 +75,18 @@ _STATIC = [
 ]
 
 
+def _measured(name: str, type_: t.Type, doc: str, max_window_s: float = WINDOW_LIMIT_S) -> Signal:
+    """A metric with no value until the provider has finished an attempt in the window."""
+    return Signal(name, type_, Scope.LIVE, True, doc, max_window_s, measured=True)
+
+
 def _latency(name: str, doc: str) -> Signal:
-    return Signal(name, t.DURATION, Scope.LIVE, True, doc, LATENCY_WINDOW_LIMIT_S)
+    return _measured(name, t.DURATION, doc, LATENCY_WINDOW_LIMIT_S)
 
 
 _LIVE = [
-    Signal("error_rate", t.PERCENT, Scope.LIVE, windowed=True, doc="failed share of attempts"),
-    Signal("success_rate", t.PERCENT, Scope.LIVE, windowed=True, doc="successful share"),
+    _measured("error_rate", t.PERCENT, "failed share of attempts"),
+    _measured("success_rate", t.PERCENT, "successful share"),
     _latency("latency.p50", "median latency"),
     _latency("latency.p95", "95th percentile latency"),
     _latency("latency.p99", "99th percentile latency"),

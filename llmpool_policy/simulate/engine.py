@@ -468,7 +468,7 @@ class _Run:
                 assert isinstance(response, SimResponse)
                 provider = flight.version.providers[response.provider]
                 cost = response_cost(provider, response.input_tokens, response.output_tokens)
-                self._record_budgets(flight, cost)
+                self._record_budgets(flight, cost, response.provider)
                 self._finish(flight, "ok", response.provider, cost, action.attempts, None)
                 return
             if isinstance(action, Fail):
@@ -558,18 +558,23 @@ class _Run:
         flight.executor.record(outcome, now)
         self._step(flight)
 
-    def _record_budgets(self, flight: _Flight, cost: float) -> None:
+    def _record_budgets(self, flight: _Flight, cost: float, served_by: str) -> None:
         """As ``LLMPool._record_budgets``, plus noting spend per key and first breaches."""
         graph = flight.version.policy.graph
         decision = flight.decision
-        if not graph.budgets or decision is None or decision.route is None:
+        if decision is None or decision.route is None:
+            return
+        if not graph.budgets and not graph.provider_budgets:
             return
         exempt = graph.exempt.get(decision.route, frozenset())
         wall = self.clock.wall()
-        for budget in graph.budgets:
-            if budget.name in exempt:
-                continue
-            value = None if budget.key is None else budget.key(flight.routing)
+        charged = [
+            (budget, None if budget.key is None else budget.key(flight.routing))
+            for budget in graph.budgets
+            if budget.name not in exempt
+        ]
+        charged += [(budget, served_by) for budget in graph.provider_budgets]
+        for budget, value in charged:
             key = None if value is None else str(value)
             self.registry.record_budget(budget.name, key, budget.period, cost)
             spend = self.result.spend_by_budget

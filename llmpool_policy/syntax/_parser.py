@@ -37,6 +37,7 @@ _TERMINAL_WORDS: dict[str, str] = {
     "JITTER_KIND": "full, equal or none",
     "PERIOD": "minute, hour, day, week or month",
     "DIRECTION": "asc or desc",
+    "PLACE": "first or last",
 }
 
 # Statements that may start at the top level; recovery resumes at the next one of these.
@@ -396,13 +397,17 @@ class _ToAst(Transformer[Token, ast.Policy]):
         key: ast.Expr | None,
         breach: ast.BreachDeny | ast.BreachFallback | None,
     ) -> ast.BudgetDecl:
+        # `per provider` is written like a key, but `provider` alone is no signal: it keys the
+        # budget by the provider that serves.
+        per_provider = key == ast.Path(("provider",))
         return ast.BudgetDecl(
             _name(name),
             _literal(ast.LiteralKind.MONEY, amount),
             str(period),
-            key,
+            None if per_provider else key,
             breach,
             span,
+            per_provider,
         )
 
     def breach_deny(self, span: Span) -> ast.BreachDeny:
@@ -436,8 +441,18 @@ class _ToAst(Transformer[Token, ast.Policy]):
     def order_stmt(self, span: Span, *keys: ast.OrderKey) -> ast.OrderBy:
         return ast.OrderBy(keys, span)
 
-    def order_key(self, span: Span, expr: ast.Expr, direction: Token | None) -> ast.OrderKey:
-        return ast.OrderKey(expr, None if direction is None else str(direction), span)
+    def order_key(
+        self, span: Span, expr: ast.Expr, direction: Token | None, unknown: ast.Name | None
+    ) -> ast.OrderKey:
+        return ast.OrderKey(
+            expr,
+            None if direction is None else str(direction),
+            span,
+            None if unknown is None else unknown.value,
+        )
+
+    def unknown_place(self, span: Span, place: Token) -> ast.Name:
+        return ast.Name(str(place), span)
 
     def split_stmt(self, span: Span, *parts: ast.SplitArm | ast.Expr | None) -> ast.Split:
         arms = tuple(p for p in parts if isinstance(p, ast.SplitArm))

@@ -400,12 +400,17 @@ class BreachFallback:
 
 @dataclass(frozen=True)
 class BudgetDecl:
+    """``budget NAME = $X per PERIOD [per KEY | per provider] [on breach ...]``: ``key`` a
+    request expression (one budget per value); ``per_provider``: one budget per provider, charged
+    by the provider that served and checked per candidate."""
+
     name: Name
     amount: Literal
     period: str  # minute | hour | day | week | month
     key: Expr | None
     breach: BreachDeny | BreachFallback | None
     span: Span = _span()
+    per_provider: bool = False
 
 
 # ---- routes -----------------------------------------------------------------------------------
@@ -435,9 +440,14 @@ class Avoid:
 
 @dataclass(frozen=True)
 class OrderKey:
+    """One ``order by`` key; ``unknown`` says where a provider without a value sorts
+    (``unknown first`` / ``unknown last``); None: the key's default (see
+    :func:`~llmpool_policy.semantics.signals.unknown_first_by_default`)."""
+
     expr: Expr
     direction: str | None  # asc | desc | None (ascending)
     span: Span = _span()
+    unknown: str | None = None  # first | last | None (not written)
 
 
 @dataclass(frozen=True)

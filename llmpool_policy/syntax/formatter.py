@@ -27,7 +27,14 @@ from typing import TypeAlias
 from ..diagnostics import Span
 from . import ast
 
-__all__ = ["INDENT", "format_expr", "format_policy", "format_text", "quote_string"]
+__all__ = [
+    "INDENT",
+    "format_expr",
+    "format_order_key",
+    "format_policy",
+    "format_text",
+    "quote_string",
+]
 
 INDENT = "  "
 
@@ -213,10 +220,23 @@ def _budget(d: ast.BudgetDecl) -> str:
     text = f"budget {d.name.value} = {d.amount.text} per {d.period}"
     if d.key is not None:
         text += " per " + format_expr(d.key)
+    elif d.per_provider:
+        text += " per provider"
     if isinstance(d.breach, ast.BreachDeny):
         text += " on breach deny"
     elif isinstance(d.breach, ast.BreachFallback):
         text += f" on breach fallback {d.breach.route.value}"
+    return text
+
+
+def format_order_key(k: ast.OrderKey) -> str:
+    """``latency.p50(5m) desc unknown last``: the key, its direction and unknown place as
+    written."""
+    text = format_expr(k.expr)
+    if k.direction is not None:
+        text += f" {k.direction}"
+    if k.unknown is not None:
+        text += f" unknown {k.unknown}"
     return text
 
 
@@ -229,11 +249,7 @@ def _route_stmt(s: ast.RouteStmt) -> str:
     if isinstance(s, ast.Avoid):
         return "avoid when " + format_expr(s.condition)
     if isinstance(s, ast.OrderBy):
-        keys = (
-            format_expr(k.expr) + (f" {k.direction}" if k.direction is not None else "")
-            for k in s.keys
-        )
-        return "order by " + ", ".join(keys)
+        return "order by " + ", ".join(format_order_key(k) for k in s.keys)
     if isinstance(s, ast.Split):
         arms = ", ".join(f"{a.provider.value} {a.weight.text}" for a in s.arms)
         by = f" by {format_expr(s.by)}" if s.by is not None else ""

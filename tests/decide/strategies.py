@@ -277,7 +277,11 @@ def _route_body(
         body.append(f"avoid when {draw(gate_conditions())}")
     if draw(st.booleans()):
         keys = draw(st.lists(st.sampled_from(ORDER_KEYS), min_size=1, max_size=3, unique=True))
-        dirs = [draw(st.sampled_from(["", " asc", " desc"])) for _ in keys]
+        dirs = [
+            draw(st.sampled_from(["", " asc", " desc"]))
+            + draw(st.sampled_from(["", " unknown first", " unknown last"]))
+            for _ in keys
+        ]
         body.append("order by " + ", ".join(k + d for k, d in zip(keys, dirs, strict=True)))
     retry = draw(st.sampled_from(["none", "inline", *retries]))
     if retry == "inline":
@@ -333,10 +337,12 @@ def policies(draw: st.DrawFn, names: list[str], every_route: tuple[str, ...] = (
         period = draw(st.sampled_from(["hour", "day", "month"]))
         key = draw(
             st.sampled_from(["", " per request.metadata.team", " per request.user",
-                             " per request.metadata.n"])
+                             " per request.metadata.n", " per provider"])
         )  # fmt: skip
         target = draw(st.sampled_from(route_names))
-        breach = "deny" if draw(st.booleans()) else f"fallback {target}"
+        # a per-provider budget refuses the spent provider alone: it cannot fall back (E406)
+        deny = key == " per provider" or draw(st.booleans())
+        breach = "deny" if deny else f"fallback {target}"
         budgets.append(f"budget b{i} = {amount} per {period}{key} on breach {breach}")
     out.extend(budgets)
     for index, route in enumerate(route_names):
@@ -445,7 +451,7 @@ def snapshots(draw: st.DrawFn, names: list[str]) -> StaticSnapshot:
                 st.one_of(
                     st.sampled_from([0.0, 9.99, 10.0, 150.0]),
                     st.dictionaries(
-                        st.sampled_from([*TEAMS, "u1", "3", "*"]),
+                        st.sampled_from([*TEAMS, "u1", "3", "*", *names]),
                         st.sampled_from([0.0, 10.0, 150.0]),
                         min_size=1,
                         max_size=3,

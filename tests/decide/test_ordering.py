@@ -1,4 +1,4 @@
-"""Decision tables: `order by` (asc, desc, several keys, missing values last), `split`
+"""Decision tables: `order by` (asc, desc, several keys, unknown values first or last), `split`
 (weights, stickiness by key, an arm that did not survive) and `failover off`."""
 
 from __future__ import annotations
@@ -31,12 +31,29 @@ LATENCY = {
         # gemini has no prices: missing, so last either way
         ("cost", ("together", "groq", "anthropic", "openai", "gemini")),
         ("cost desc", ("openai", "anthropic", "groq", "together", "gemini")),
-        ("latency.p50(5m)", ("groq", "anthropic", "openai", "together", "gemini")),
-        ("latency.p50(5m) desc", ("openai", "anthropic", "groq", "together", "gemini")),
-        ("latency.p50(1m)", ("together", "openai", "anthropic", "groq", "gemini")),
-        ("success_rate desc", ("anthropic", "openai", "together", "groq", "gemini")),
+        ("cost unknown first", ("gemini", "together", "groq", "anthropic", "openai")),
+        ("cost desc unknown last", ("openai", "anthropic", "groq", "together", "gemini")),
+        # a measured metric without data (together has no 5m latency, gemini no data at all)
+        # sorts first unless the key says otherwise: a cold provider gets tried
+        ("latency.p50(5m)", ("together", "gemini", "groq", "anthropic", "openai")),
+        ("latency.p50(5m) unknown first",
+         ("together", "gemini", "groq", "anthropic", "openai")),
+        ("latency.p50(5m) desc", ("together", "gemini", "openai", "anthropic", "groq")),
+        ("latency.p50(1m)", ("openai", "anthropic", "groq", "gemini", "together")),
+        ("success_rate desc", ("groq", "gemini", "anthropic", "openai", "together")),
         ("success_rate desc, latency.p50(5m)",
+         ("gemini", "groq", "anthropic", "openai", "together")),
+        ("latency.p50(5m) unknown last",
+         ("groq", "anthropic", "openai", "together", "gemini")),
+        ("latency.p50(5m) desc unknown last",
+         ("openai", "anthropic", "groq", "together", "gemini")),
+        ("latency.p50(1m) unknown last",
+         ("together", "openai", "anthropic", "groq", "gemini")),
+        ("success_rate desc unknown last",
          ("anthropic", "openai", "together", "groq", "gemini")),
+        ("success_rate desc unknown last, latency.p50(5m) unknown last",
+         ("anthropic", "openai", "together", "groq", "gemini")),
+        ("latency.p50(5m) * 2 + 1s", ("together", "gemini", "groq", "anthropic", "openai")),
         ("context_window desc", ("gemini", "anthropic", "openai", "groq", "together")),
         ("name desc", ("together", "openai", "groq", "gemini", "anthropic")),
         ("region, priority desc", ("together", "gemini", "groq", "anthropic", "openai")),

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from llmpool_policy.errors import BudgetExceededError
+from llmpool_policy.errors import BudgetExceededError, NoProviderAvailableError
 from llmpool_policy.request import RoutingRequest
 
 from .support import compile_policy, decide, snap
@@ -303,3 +303,70 @@ route spare {
 def test_per_try_timeout(timeout: str, expected: tuple[float, ...]) -> None:
     policy = compile_policy(f"route default {{\n  use [openai, anthropic, groq]\n  {timeout}\n}}")
     assert tuple(a.timeout_s for a in decide(policy, R).attempts) == expected
+
+
+# ---- budgets per provider ------------------------------------------------------------------------
+
+PER_PROVIDER = compile_policy("""
+budget vendor_daily = $50 per day per provider on breach deny
+budget vendor_hourly = $5 per hour per provider
+route default {
+  use [openai, anthropic, groq]
+  order by priority
+}
+""")
+
+
+@pytest.mark.parametrize(
+    ("budgets", "providers", "excluded"),
+    [
+        ({}, ("openai", "anthropic", "groq"), {}),
+        # a provider's own spend refuses it alone; the others serve
+        ({"vendor_daily": {"day": {"openai": 50.0, "groq": 10.0}}}, ("anthropic", "groq"),
+         {"openai": "budget vendor_daily for openai is spent: $50.00 of $50.00 per day"}),
+        ({"vendor_daily": {"day": {"openai": 49.99}}}, ("openai", "anthropic", "groq"), {}),
+        # the first spent budget in policy order is the reason
+        ({"vendor_daily": {"day": {"anthropic": 60.0}},
+          "vendor_hourly": {"hour": {"anthropic": 6.0, "groq": 5.0}}}, ("openai",),
+         {"anthropic": "budget vendor_daily for anthropic is spent: $60.00 of $50.00 per day",
+          "groq": "budget vendor_hourly for groq is spent: $5.00 of $5.00 per hour"}),
+        # spend in another period does not count
+        ({"vendor_hourly": {"day": {"openai": 500.0}}}, ("openai", "anthropic", "groq"), {}),
+        # "*" is every provider without an entry of its own
+        ({"vendor_daily": {"day": {"*": 50.0, "groq": 1.0}}}, ("groq",),
+         {"openai": "budget vendor_daily for openai is spent: $50.00 of $50.00 per day",
+          "anthropic": "budget vendor_daily for anthropic is spent: $50.00 of $50.00 per day"}),
+    ],
+)  # fmt: skip
+def test_budget_per_provider_refuses_the_spent_provider(
+    budgets: dict[str, object], providers: tuple[str, ...], excluded: dict[str, str]
+) -> None:
+    decision = decide(PER_PROVIDER, R, snap(budgets=budgets))
+    assert decision.route == "default" and decision.denied is None
+    assert decision.providers == providers
+    assert dict(decision.excluded) == excluded
+    assert decision.trace is not None
+    assert decision.trace.budgets == ()  # checked per candidate, not per request
+
+
+def test_every_provider_spent_is_no_provider_available() -> None:
+    snapshot = snap(budgets={"vendor_daily": {"day": 50.0}})
+    decision = decide(PER_PROVIDER, R, snapshot)
+    assert decision.plans[0].attempts == () and decision.denied is None
+    with pytest.raises(NoProviderAvailableError, match="budget vendor_daily for groq is spent"):
+        PER_PROVIDER.decide(R, snapshot)
+
+
+def test_budget_per_provider_is_read_afresh_by_the_memoised_planner() -> None:
+    """Spend is not under a provider's stamp: the memoised planner (live registry, a route
+    reading the provider alone) must see a budget spent between two decisions."""
+    from llmpool_policy.metrics import ManualClock, MetricsRegistry
+
+    registry = MetricsRegistry(clock=ManualClock(1_000.0))
+    registry.reconcile(["openai", "anthropic", "groq"])
+    first = PER_PROVIDER.decide(R, registry.snapshot())
+    assert first.providers == ("openai", "anthropic", "groq")
+    registry.record_budget("vendor_daily", "openai", "day", 50.0)
+    second = PER_PROVIDER.decide(R, registry.snapshot())
+    assert second.providers == ("anthropic", "groq")
+    assert second == PER_PROVIDER.decide_reference(R, registry.snapshot())
