@@ -231,6 +231,8 @@ class LLMPool:
             compiled = Policy.from_text(text, str(path), config=config, defaults=defaults)
             digest = hashlib.sha256(text.encode()).hexdigest()
             origin = str(path)
+        for warning in compiled.checked.warnings:  # what `check --config` says (W107 ...)
+            log.warning("policy %s: %s", origin, render_short(warning))
         providers = {p.name: p for p in config.providers}
         adapters = {p.name: adapter_for(p) for p in config.providers}
         return _State(config, compiled, providers, adapters, digest, origin)
