@@ -60,6 +60,7 @@ CODES: Final[dict[str, str]] = {
     "W104": "provider set is empty",
     "W105": "retrying or failing over on errors the request itself caused",
     "W106": "bound is unknown without a provider config",
+    "W107": "policy overrides a value the config writes out",
     # notes
     "N101": "order key can be unknown and does not say where unknown sorts",
 }

@@ -40,7 +40,10 @@ def provider_facts(config: ConfigLike) -> list[ProviderFacts]:
     loaded = _load(config)
     if isinstance(loaded, Sequence):
         return [p for p in loaded if isinstance(p, ProviderFacts)]
-    return [ProviderFacts(p.name, p.static_attributes()) for p in loaded.providers]
+    return [
+        ProviderFacts(p.name, p.static_attributes(), p.explicit_settings())
+        for p in loaded.providers
+    ]
 
 
 def pool_defaults(config: ConfigLike) -> PoolDefaults:

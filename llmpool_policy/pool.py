@@ -247,6 +247,8 @@ class LLMPool:
             text, origin = found
             compiled = Policy.from_text(text, origin, config=config, defaults=defaults)
             digest = hashlib.sha256(text.encode()).hexdigest()
+        for warning in compiled.checked.warnings:  # what `check --config` says (W107 ...)
+            log.warning("policy %s: %s", origin, render_short(warning))
         providers = {p.name: p for p in config.providers}
         adapters = {p.name: adapter_for(p) for p in config.providers}
         return _State(config, compiled, providers, adapters, digest, origin)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from syrupy.assertion import SnapshotAssertion
 
-from llmpool_policy.cli.check_cmd import load_provider_facts
+from llmpool_policy.cli.check_cmd import load_checker_inputs
 from llmpool_policy.codes import CODES
 from llmpool_policy.diagnostics import Diagnostic, Source, render_text
-from llmpool_policy.semantics import ProviderFacts, check
+from llmpool_policy.semantics import PoolDefaults, ProviderFacts, check
 from llmpool_policy.syntax import try_parse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,13 +48,14 @@ def load_case(path: Path) -> Case:
     return Case(path, text, frozenset(match.group(1).split(", ")), config)
 
 
-_FACTS: dict[Path, list[ProviderFacts]] = {}
+_INPUTS: dict[Path, tuple[list[ProviderFacts], PoolDefaults]] = {}
 
 
-def provider_facts(config: Path) -> list[ProviderFacts]:
-    if config not in _FACTS:
-        _FACTS[config] = load_provider_facts(str(config))
-    return _FACTS[config]
+def checker_inputs(config: Path) -> tuple[list[ProviderFacts], PoolDefaults]:
+    """The config's providers and pool settings, as `check --config` reads them."""
+    if config not in _INPUTS:
+        _INPUTS[config] = load_checker_inputs(str(config))
+    return _INPUTS[config]
 
 
 def diagnose(case: Case) -> list[Diagnostic]:
@@ -62,8 +63,9 @@ def diagnose(case: Case) -> list[Diagnostic]:
     policy, diagnostics = try_parse(case.text, case.path.name)
     if policy is None:
         return diagnostics
-    providers = provider_facts(case.config) if case.config is not None else None
-    return list(check(policy, providers).diagnostics)
+    if case.config is None:
+        return list(check(policy).diagnostics)
+    return list(check(policy, *checker_inputs(case.config)).diagnostics)
 
 
 CASES = [load_case(path) for path in FILES]
@@ -110,18 +112,13 @@ def test_every_code_is_documented() -> None:
         assert f"## {code} — {title}\n" in doc, f"docs/diagnostics.md lacks `## {code} — {title}`"
 
 
-# default.policy is another change's to edit (issue 11): its `order by` still leaves two keys'
-# unknown place unsaid. Empty this once it says `unknown first`.
-_NOTES_LEFT = {"default.policy": ("N101", "N101")}
-
-
 def test_the_example_policies_stay_clean() -> None:
     for path in sorted((ROOT / "policies").glob("*.policy")):
         policy, diagnostics = try_parse(path.read_text(encoding="utf-8"), path.name)
         assert policy is not None, diagnostics
         checked = check(policy)
         assert checked.errors == () and checked.warnings == ()
-        assert tuple(d.code for d in checked.notes) == _NOTES_LEFT.get(path.name, ())
+        assert checked.notes == (), path.name
 
 
 _SECTION = re.compile(r"^## ([EWN]\d{3}) — .*?(?=^## |\Z)", re.S | re.M)
@@ -140,7 +137,14 @@ SECTIONS = _doc_sections() if DIAGNOSTICS_DOC.exists() else []
 def test_documented_examples_fail_and_fixes_pass(code: str, section: str) -> None:
     """Each entry's failing example reports its code, and its fixed example reports nothing."""
     failing, fixed = _POLICY_BLOCK.findall(section)
-    config = BROKEN / "config.json" if "Checked with `--config`" in section else None
+    named = re.search(r"Checked with `--config (\S+)`", section)
+    config = (
+        BROKEN / named.group(1)
+        if named is not None
+        else BROKEN / "config.json"
+        if "Checked with `--config`" in section
+        else None
+    )
     bad = diagnose(Case(Path("policy.policy"), failing, frozenset(), config))
     assert code in {d.code for d in bad}
     rendered = render_text(next(d for d in bad if d.code == code), Source("p", failing))

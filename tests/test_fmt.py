@@ -38,10 +38,12 @@ group d = a
 retry r { attempts 3 backoff exponential 500ms..8s jitter full on rate_limited, 429, 5xx, 500..504
 honor retry_after up to 20s }
 retry s { backoff constant 1s  honor retry_after }
+retry t   from   config{honor retry_after up to 20s}
 breaker br { open after 5 failures within 1m  cool down 30s extend on failure up to 5m probe 1
   count overloaded, 503 }
 breaker rate { open at 50% errors within 1m min 20 requests cool down 1m, extend on failure }
 breaker calm { cool down 10s }
+breaker seed from config { probe 1 }
 limits { deadline 60s  max attempts 6  max cost $0.50 per request }
 budget b1 = $100 per day per request.metadata.team on breach fallback cheap
 budget b2 = $5 per hour on breach deny
@@ -50,7 +52,7 @@ route vision when request.images > 0 and not (request.stream or request.tools) {
 use vision skip when breaker.open or rpm.remaining == 0 avoid when latency.p95(5m) > 4s
 order by cost , success_rate(5m) desc, latency.p50(5m) asc
 split x 90%, y 10% by request.user retry r breaker br failover on timeout, 5xx
-on exhausted fallback cheap timeout 20s limits { deadline 30s } retry { attempts 2 }
+on exhausted fallback cheap timeout 20s limits { deadline 30s } retry from config { attempts 2 }
 assert max_calls <= 4 }
 route cheap { use [x] failover off }
 assert max_time <= 2m
@@ -75,6 +77,10 @@ retry s {
   honor retry_after
 }
 
+retry t from config {
+  honor retry_after up to 20s
+}
+
 breaker br {
   open after 5 failures within 1m
   cool down 30s, extend on failure up to 5m
@@ -89,6 +95,10 @@ breaker rate {
 
 breaker calm {
   cool down 10s
+}
+
+breaker seed from config {
+  probe 1
 }
 
 limits {
@@ -115,7 +125,7 @@ route vision when request.images > 0 and not (request.stream or request.tools) {
   limits {
     deadline 30s
   }
-  retry {
+  retry from config {
     attempts 2
   }
   assert max_calls <= 4

@@ -158,6 +158,9 @@ ASSERT = st.tuples(
 ).map(lambda t: ["assert", *t])
 
 
+FROM_CONFIG = optional(st.just(["from", "config"]))
+
+
 def block(header: Tokens, body: list[Tokens]) -> Tokens:
     return [*header, "{", *(t for stmt in body for t in stmt), "}"]
 
@@ -181,7 +184,7 @@ ROUTE_STMTS = st.lists(
             optional(SMALL_EXPR.map(lambda e: ["by", *e])),
         ).map(lambda t: ["split", *comma_joined(t[0]), *t[1]]),
         NAME.map(lambda n: ["retry", n]),
-        RETRY_STMTS.map(lambda b: block(["retry"], b)),
+        st.tuples(FROM_CONFIG, RETRY_STMTS).map(lambda t: block(["retry", *t[0]], t[1])),
         NAME.map(lambda n: ["breaker", n]),
         ERROR_ITEMS.map(lambda e: ["failover", "on", *e]),
         st.just(["failover", "off"]),
@@ -195,8 +198,10 @@ ROUTE_STMTS = st.lists(
 DECL = st.one_of(
     STRING.map(lambda s: ["policy", s]),
     st.tuples(NAME, GROUP_EXPR).map(lambda t: ["group", t[0], "=", *t[1]]),
-    st.tuples(NAME, RETRY_STMTS).map(lambda t: block(["retry", t[0]], t[1])),
-    st.tuples(NAME, BREAKER_STMTS).map(lambda t: block(["breaker", t[0]], t[1])),
+    st.tuples(NAME, FROM_CONFIG, RETRY_STMTS).map(lambda t: block(["retry", t[0], *t[1]], t[2])),
+    st.tuples(NAME, FROM_CONFIG, BREAKER_STMTS).map(
+        lambda t: block(["breaker", t[0], *t[1]], t[2])
+    ),
     LIMIT_STMTS.map(lambda b: block(["limits"], b)),
     st.tuples(
         NAME,

@@ -72,3 +72,33 @@ def test_statuses_in_count_are_counted_as_their_classes() -> None:
     )
     spec = provider_breakers(policy.checked, policy.graph.spec, PROVIDERS)["a"]
     assert spec.counted == {"timeout", "server_error", "overloaded"}
+
+
+def test_a_from_config_breaker_reads_each_providers_fields() -> None:
+    config = validate_config_data(
+        {
+            "providers": [
+                {"name": "a", "type": "openai", "api_key": "k", "model": "m",
+                 "circuit_breaker_threshold": 1, "circuit_breaker_timeout": 500},
+                {"name": "b", "type": "openai", "api_key": "k", "model": "m"},
+                {"name": "c", "type": "openai", "api_key": "k", "model": "m",
+                 "circuit_breaker_timeout": 0},  # zero is a value: a probe at once
+            ]
+        }
+    )  # fmt: skip
+    providers = {p.name: p for p in config.providers}
+
+    def run(text: str) -> dict[str, tuple[int | None, float, int]]:
+        policy = Policy.from_text('policy "t"\n' + text, config=config)
+        found = provider_breakers(policy.checked, policy.graph.spec, providers)
+        return {n: (b.failures, b.cool_down_s, b.probes) for n, b in found.items()}
+
+    route = "\nroute d { use all }"
+    assert run("breaker default from config { probe 2 }" + route) == {
+        "a": (1, 0.5, 2), "b": (5, 60.0, 2), "c": (5, 0.0, 2)}  # fmt: skip
+    assert run("breaker default from config { cool down 10s }" + route) == {
+        "a": (1, 10.0, 1), "b": (5, 10.0, 1), "c": (5, 10.0, 1)}  # fmt: skip
+    assert run("breaker default { probe 2 }" + route)["a"] == (5, 60.0, 2)  # not from config
+    rate = run("breaker default from config { open at 50% errors within 1m }" + route)
+    assert rate["a"][0] == 1  # the config's count stays beside the rate
+    assert run(route)["c"] == (5, 0.0, 1)  # no breaker block: the seed fields, 0 included

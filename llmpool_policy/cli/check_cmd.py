@@ -47,10 +47,10 @@ def load_provider_facts(config_path: str) -> list[ProviderFacts]:
 def load_checker_inputs(config_path: str) -> tuple[list[ProviderFacts], PoolDefaults]:
     """The config's providers and its pool settings, as the checker and the pool see them."""
     from ..config import load_config
+    from ..policy import provider_facts
 
     config = load_config(config_path)
-    facts = [ProviderFacts(p.name, p.static_attributes()) for p in config.providers]
-    return facts, PoolDefaults.from_config(config)
+    return provider_facts(config), PoolDefaults.from_config(config)
 
 
 def run(args: argparse.Namespace) -> int:

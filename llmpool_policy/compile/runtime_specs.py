@@ -28,12 +28,19 @@ def policy_breaker(checked: CheckedPolicy) -> BreakerSpec | None:
     return breaker_spec(checked, "default")
 
 
-def breaker_spec(checked: CheckedPolicy, name: str) -> BreakerSpec | None:
-    """The policy's breaker ``name`` as a spec (None when there is no such breaker)."""
+def breaker_spec(
+    checked: CheckedPolicy, name: str, provider: ProviderConfig | None = None
+) -> BreakerSpec | None:
+    """The policy's breaker ``name`` as a spec (None when there is no such breaker). A
+    ``from config`` breaker takes the threshold and cool-down it leaves out from
+    ``provider``'s config (the seed's 5 failures and 60 s without one)."""
     decl = checked.symbols.breakers.get(name)
     if decl is None:
         return None
     base = BreakerSpec()
+    if decl.from_config and provider is not None:
+        base = BreakerSpec.from_seed(provider.circuit_breaker_threshold,
+                                     provider.circuit_breaker_timeout)  # fmt: skip
     failures: int | None = None
     failure_window = base.failure_window_s
     error_rate: float | None = None
@@ -61,8 +68,8 @@ def breaker_spec(checked: CheckedPolicy, name: str) -> BreakerSpec | None:
             probes = int(s.count.value)
         else:
             counted = _counted_classes(s.items)
-    if failures is None and error_rate is None:
-        failures = base.failures
+    if failures is None and (error_rate is None or decl.from_config):
+        failures = base.failures  # `from config` keeps the config's count beside a rate
     return BreakerSpec(
         failures=failures,
         failure_window_s=failure_window,
@@ -137,24 +144,25 @@ def provider_breakers(
     """Each provider's breaker. Breaker state is per provider, so a provider runs the breaker
     named by the first route (in policy order) that can use it — `breaker NAME`, else the
     policy's `breaker default` — and, where no route names one, its config's seed fields
-    (circuit_breaker_threshold, circuit_breaker_timeout)."""
-    chosen: dict[str, BreakerSpec] = {}
+    (circuit_breaker_threshold, circuit_breaker_timeout); a `from config` breaker reads those
+    fields of each provider it runs for."""
+    chosen: dict[str, str] = {}
     for route in spec.routes:
-        if route.breaker is None:
-            continue
-        found = breaker_spec(checked, route.breaker)
-        if found is None:
+        if route.breaker is None or route.breaker not in checked.symbols.breakers:
             continue
         names = route.use_names if route.use_kind == "list" else tuple(providers)
         for name in names:
-            chosen.setdefault(name, found)
-    default = policy_breaker(checked)
-    return {
-        name: chosen.get(name)
-        or default
-        or BreakerSpec.from_seed(p.circuit_breaker_threshold, p.circuit_breaker_timeout)
-        for name, p in providers.items()
-    }
+            chosen.setdefault(name, route.breaker)
+    if "default" in checked.symbols.breakers:
+        for name in providers:
+            chosen.setdefault(name, "default")
+    result: dict[str, BreakerSpec] = {}
+    for name, p in providers.items():
+        found = breaker_spec(checked, chosen[name], p) if name in chosen else None
+        result[name] = found or BreakerSpec.from_seed(
+            p.circuit_breaker_threshold, p.circuit_breaker_timeout
+        )
+    return result
 
 
 def provider_limits(providers: Mapping[str, ProviderConfig]) -> dict[str, LimitSpec]:

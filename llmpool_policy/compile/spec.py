@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..semantics import CheckedPolicy, PoolDefaults, ProviderFacts
-from ..semantics.bounds import retry_settings, retry_shape, sleeps
+from ..semantics.bounds import retry_block, retry_shape
 from ..semantics.defaults import DEFAULT_TIMEOUT_SECONDS
 from ..semantics.unknowns import unknown_first
 from ..syntax import ast
@@ -238,8 +238,8 @@ def build_spec(
             kind, names, selector = "list", tuple(a.provider.value for a in split.arms), None
         else:
             kind, names, selector = "all", tuple(order), None
-        block = retry_settings(route, checked.symbols)
-        settings = block if block is not None else ()
+        block = retry_block(route, checked.symbols)
+        settings = block.settings if block is not None else ()
         shape = retry_shape(block, pool)
         on = next((s for s in settings if isinstance(s, ast.RetryOn)), None)
         honor = next((s for s in settings if isinstance(s, ast.HonorRetryAfter)), None)
@@ -280,7 +280,7 @@ def build_spec(
                 else (),
                 split_by=None if split is None or split.by is None else normalize(split.by),
                 tries=shape.tries,
-                backoff_s=_steps(block, shape.tries, pool),
+                backoff_s=shape.steps,
                 jitter=shape.jitter,
                 retry_on=retry_on,
                 retry_statuses=retry_statuses,
@@ -318,18 +318,6 @@ def build_spec(
         pool,
         tuple(b for b in budgets if b.per_provider),
     )
-
-
-def _steps(
-    block: tuple[ast.RetrySetting, ...] | None, tries: int, defaults: PoolDefaults
-) -> tuple[float, ...]:
-    """The backoff steps the executor sleeps (before jitter): the block's backoff alone (the
-    bounds' sleeps also count an honoured retry-after's cap, which the executor adds only when
-    a provider asks), else the pool's default backoff."""
-    if block is None:
-        return defaults.sleeps()
-    backoff = next((s for s in block if isinstance(s, ast.Backoff)), None)
-    return tuple(sleeps((backoff,) if backoff is not None else (), tries))
 
 
 def context_window(attributes: Mapping[str, object]) -> int | None:

@@ -174,6 +174,15 @@ class ProviderConfig(BaseModel):
             "timeout": None if self.timeout is None else self.timeout / 1000,
         }
 
+    def explicit_settings(self) -> dict[str, int]:
+        """The settings this entry writes out that a policy may override with its own breaker
+        or ``timeout`` (as written: ms), by field name; a defaulted field is not among them."""
+        return {
+            name: value
+            for name in ("circuit_breaker_threshold", "circuit_breaker_timeout", "timeout")
+            if name in self.model_fields_set and (value := getattr(self, name)) is not None
+        }
+
 
 class PoolConfig(BaseModel):
     """A whole configuration file: the providers and the pool-wide settings.

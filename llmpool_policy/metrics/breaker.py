@@ -82,9 +82,11 @@ class BreakerSpec:
             problems.append(f"failures must be at least 1 (got {self.failures})")
         if self.error_rate is not None and not 0 < self.error_rate <= 1:
             problems.append(f"error_rate must be in (0, 1] (got {self.error_rate})")
-        for name in ("failure_window_s", "rate_window_s", "cool_down_s"):
+        for name in ("failure_window_s", "rate_window_s"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name} must be positive (got {getattr(self, name)})")
+        if not self.cool_down_s >= 0:  # 0 (a seed `circuit_breaker_timeout: 0`): probe at once
+            problems.append(f"cool_down_s must be >= 0 (got {self.cool_down_s})")
         if self.extend_cap_s is not None and self.extend_cap_s < self.cool_down_s:
             problems.append(f"extend_cap_s ({self.extend_cap_s}) is below cool_down_s")
         if self.probes < 1:

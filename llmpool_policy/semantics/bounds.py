@@ -3,11 +3,12 @@
 Peers multiply retries across layers without anyone noticing; here the product is computed
 and shown (`check --bounds`), and `assert` lines turn it into a checked contract.
 
-Per route: calls = tries per provider (the route's retry block; without one, the pool's
-``max_retries + 1``: see :mod:`.defaults`) x providers tried (1 with `failover off`), plus the
-calls of the fallback chain; the matched route's `max attempts` caps the whole request, since a
-fallback never resets the counters. Time = each call's timeout plus the longest sleeps the
-backoff (or an honoured retry-after) allows, capped by the deadline.
+Per route: calls = tries per provider (the route's retry block; without one, or where a
+``from config`` block leaves them out, the pool's ``max_retries + 1``: see :mod:`.defaults`)
+x providers tried (1 with `failover off`), plus the calls of the fallback chain; the matched
+route's `max attempts` caps the whole request, since a fallback never resets the counters.
+Time = each call's timeout plus the longest sleeps the backoff (or an honoured retry-after)
+allows, capped by the deadline.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ __all__ = [
     "RetryShape",
     "RouteBounds",
     "compute_bounds",
-    "retry_settings",
+    "retry_block",
     "retry_shape",
 ]
 
@@ -82,65 +83,73 @@ def _int(lit: ast.Literal) -> int:
     return int(lit.value) if isinstance(lit.value, int | float) else 0
 
 
-def retry_settings(route: ast.RouteDecl, symbols: Symbols) -> tuple[ast.RetrySetting, ...] | None:
-    """The settings of the route's retry block (its own, else ``retry default``); None when the
-    policy names none for it, so the pool's defaults apply."""
+def retry_block(route: ast.RouteDecl, symbols: Symbols) -> ast.RetryBody | None:
+    """The route's retry block (its own, else ``retry default``); None when the policy names
+    none for it, so the pool's defaults apply."""
     for stmt in route.body:
         if isinstance(stmt, ast.RetryInline):
-            return stmt.body.settings
+            return stmt.body
         if isinstance(stmt, ast.RetryRef):
             decl = symbols.retries.get(stmt.name.value)
-            return decl.body.settings if decl is not None else ()
+            return decl.body if decl is not None else ast.RetryBody(())
     default = symbols.retries.get("default")
-    return default.body.settings if default is not None else None
+    return default.body if default is not None else None
 
 
 @dataclass(frozen=True)
 class RetryShape:
-    """How a route retries one provider: tries, the longest sleep before each retry, jitter."""
+    """How a route retries one provider: tries; ``steps``, the backoff before each retry (what
+    the executor sleeps, before jitter); ``sleeps``, the longest sleep before each retry (the
+    step, or an honoured retry-after's cap when longer); jitter."""
 
     tries: int
+    steps: tuple[float, ...]
     sleeps: tuple[float, ...]
     jitter: str
 
 
-def retry_shape(
-    settings: tuple[ast.RetrySetting, ...] | None, defaults: PoolDefaults
-) -> RetryShape:
-    """A retry block's shape; without a block, the pool's defaults (``max_retries + 1`` tries,
-    exponential backoff from ``retry_delay``, full jitter). A block without ``attempts`` makes
-    one try, as the language says."""
-    if settings is None:
-        return RetryShape(defaults.attempts, defaults.sleeps(), defaults.jitter)
+def retry_shape(block: ast.RetryBody | None, defaults: PoolDefaults) -> RetryShape:
+    """A retry block's shape. Without a block, the pool's defaults (``max_retries + 1`` tries,
+    exponential backoff from ``retry_delay``, full jitter); a ``from config`` block takes
+    those for the attempts and backoff it leaves out; any other block without ``attempts``
+    makes one try and without ``backoff`` does not sleep, as the language says."""
+    if block is None:
+        steps = defaults.sleeps()
+        return RetryShape(defaults.attempts, steps, steps, defaults.jitter)
+    settings = block.settings
     attempts = next((s for s in settings if isinstance(s, ast.Attempts)), None)
-    tries = max(1, _int(attempts.count)) if attempts is not None else 1
-    backoff = next((s for s in settings if isinstance(s, ast.Backoff)), None)
-    jitter = (backoff.jitter or "none") if backoff is not None else "none"
-    return RetryShape(tries, tuple(sleeps(settings, tries)), jitter)
-
-
-def sleeps(settings: tuple[ast.RetrySetting, ...], tries: int) -> list[float]:
-    """The longest sleep before each retry of one provider (tries - 1 of them)."""
     backoff = next((s for s in settings if isinstance(s, ast.Backoff)), None)
     honor = next((s for s in settings if isinstance(s, ast.HonorRetryAfter)), None)
+    if attempts is not None:
+        tries = max(1, _int(attempts.count))
+    else:
+        tries = defaults.attempts if block.from_config else 1
+    if backoff is not None:
+        steps, jitter = _steps(backoff, tries), backoff.jitter or "none"
+    elif block.from_config:
+        steps, jitter = defaults.sleeps(tries), defaults.jitter
+    else:
+        steps, jitter = (0.0,) * (tries - 1), "none"
+    # Without `up to`, a provider's retry-after may hold us for as long as it likes.
     honor_cap = 0.0
     if honor is not None:
-        # Without `up to`, a provider's retry-after may hold us for as long as it likes.
         honor_cap = honor.cap.seconds() if honor.cap is not None else float("inf")
+    return RetryShape(tries, steps, tuple(max(step, honor_cap) for step in steps), jitter)
+
+
+def _steps(backoff: ast.Backoff, tries: int) -> tuple[float, ...]:
+    """A ``backoff`` line's step before each retry of one provider (tries - 1 of them)."""
+    base = backoff.base.seconds()
+    cap = backoff.cap.seconds() if backoff.cap is not None else float("inf")
     result = []
     for i in range(max(0, tries - 1)):
-        delay = 0.0
-        if backoff is not None:
-            base = backoff.base.seconds()
-            cap = backoff.cap.seconds() if backoff.cap is not None else float("inf")
-            if backoff.kind == "exponential":
-                delay = min(cap, base * (2**i))
-            elif backoff.kind == "linear":
-                delay = min(cap, base * (i + 1))
-            else:
-                delay = min(cap, base)
-        result.append(max(delay, honor_cap))
-    return result
+        if backoff.kind == "exponential":
+            result.append(min(cap, base * (2**i)))
+        elif backoff.kind == "linear":
+            result.append(min(cap, base * (i + 1)))
+        else:
+            result.append(min(cap, base))
+    return tuple(result)
 
 
 def _limits(
@@ -185,7 +194,7 @@ def _own(route: ast.RouteDecl, symbols: Symbols, defaults: PoolDefaults) -> _Own
             why = "the route uses every provider, unknown without --config"
     candidates = None if names is None else len(names)
 
-    shape = retry_shape(retry_settings(route, symbols), defaults)
+    shape = retry_shape(retry_block(route, symbols), defaults)
     tries = shape.tries
     tried = (
         None if candidates is None else (min(1, candidates) if _is_off(failover) else candidates)

@@ -16,6 +16,7 @@ from ..syntax.formatter import format_expr
 from .bounds import PolicyBounds, compute_bounds
 from .defaults import PoolDefaults
 from .env import ProviderFacts, Symbols, build_symbols
+from .overrides import config_overrides
 from .resolve import resolve_group
 from .signals import CLIENT_ERROR_CLASSES, ERROR_CLASSES, Scope
 from .suggest import closest, did_you_mean
@@ -896,6 +897,13 @@ def unused(ctx: Context) -> Iterator[Diagnostic]:
                         else ""
                     ),
                 )
+
+
+@rule("W107")
+def config_values_overridden(ctx: Context) -> Iterator[Diagnostic]:
+    """The policy's own retry, breaker or timeout where the config writes a value out."""
+    for found in config_overrides(ctx.policy, ctx.symbols, ctx.defaults):
+        yield ctx.warning("W107", found.message, found.span, help=found.help)
 
 
 @rule("W103")

@@ -15,11 +15,15 @@ class ProviderFacts:
     """What the checker may know of a configured provider: its name and static attributes.
 
     ``attributes`` uses the policy's own attribute names (``supports.vision``, ``input_price``
-    in USD per 1K tokens, ``timeout`` in seconds).
+    in USD per 1K tokens, ``timeout`` in seconds). ``explicit``: the config-owned settings its
+    config entry writes out, by field name as written (``circuit_breaker_threshold``;
+    ``circuit_breaker_timeout`` and ``timeout`` in ms) -- what a policy's own breaker or
+    ``timeout`` overrides (W107).
     """
 
     name: str
     attributes: Mapping[str, object] = field(default_factory=dict)
+    explicit: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass

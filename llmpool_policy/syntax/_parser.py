@@ -307,8 +307,13 @@ class _ToAst(Transformer[Token, ast.Policy]):
     def retry_decl(self, span: Span, name: Token, body: ast.RetryBody) -> ast.RetryDecl:
         return ast.RetryDecl(_name(name), body, span)
 
-    def retry_body(self, span: Span, *settings: ast.RetrySetting) -> ast.RetryBody:
-        return ast.RetryBody(settings, span)
+    def retry_body(
+        self, span: Span, from_config: bool | None, *settings: ast.RetrySetting
+    ) -> ast.RetryBody:
+        return ast.RetryBody(settings, from_config is not None, span)
+
+    def from_config(self, span: Span) -> bool:
+        return True
 
     def retry_attempts(self, span: Span, count: ast.Literal) -> ast.Attempts:
         return ast.Attempts(count, span)
@@ -333,9 +338,13 @@ class _ToAst(Transformer[Token, ast.Policy]):
         return ast.HonorRetryAfter(cap, span)
 
     def breaker_decl(
-        self, span: Span, name: Token, settings: tuple[ast.BreakerSetting, ...]
+        self,
+        span: Span,
+        name: Token,
+        from_config: bool | None,
+        settings: tuple[ast.BreakerSetting, ...],
     ) -> ast.BreakerDecl:
-        return ast.BreakerDecl(_name(name), settings, span)
+        return ast.BreakerDecl(_name(name), settings, from_config is not None, span)
 
     def breaker_body(
         self, span: Span, *settings: ast.BreakerSetting

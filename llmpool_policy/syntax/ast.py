@@ -295,7 +295,11 @@ RetrySetting: TypeAlias = Attempts | Backoff | RetryOn | HonorRetryAfter
 
 @dataclass(frozen=True)
 class RetryBody:
+    """``from_config``: ``retry NAME from config { ... }`` -- the attempts and backoff the block
+    leaves out are the pool config's (``max_retries + 1``, exponential from ``retry_delay``)."""
+
     settings: tuple[RetrySetting, ...]
+    from_config: bool = False
     span: Span = _span()
 
 
@@ -346,8 +350,13 @@ BreakerSetting: TypeAlias = OpenAfter | OpenAtRate | CoolDown | Probe | CountOn
 
 @dataclass(frozen=True)
 class BreakerDecl:
+    """``from_config``: ``breaker NAME from config { ... }`` -- without ``open after`` it opens
+    after each provider's ``circuit_breaker_threshold`` failures, without ``cool down`` it
+    stays open for its ``circuit_breaker_timeout``."""
+
     name: Name
     settings: tuple[BreakerSetting, ...]
+    from_config: bool = False
     span: Span = _span()
 
 

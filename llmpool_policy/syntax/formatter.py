@@ -288,6 +288,8 @@ class _Line:
     trailing: ast.Comment | None = None
 
 
+_FROM_CONFIG = " from config"
+
 # A block's body: one-line statements (text, source span), or nested blocks laid out in turn.
 _BodyItem: TypeAlias = tuple[str, Span] | ast.LimitsDecl | ast.RetryInline
 
@@ -344,6 +346,7 @@ class _Layout:
 
     def retry_body(self, depth: int, header: str, body: ast.RetryBody, span: Span) -> None:
         items: list[_BodyItem] = [(_retry_setting(s), s.span) for s in body.settings]
+        header += _FROM_CONFIG if body.from_config else ""
         self.block(depth, header, span, _token_at(body.span, 1), items)
 
     def decl(self, d: ast.Decl) -> None:
@@ -355,7 +358,8 @@ class _Layout:
             self.retry_body(0, f"retry {d.name.value}", d.body, d.span)
         elif isinstance(d, ast.BreakerDecl):
             settings: list[_BodyItem] = [(_breaker_setting(s), s.span) for s in d.settings]
-            self.block(0, f"breaker {d.name.value}", d.span, d.name.span, settings)
+            header = f"breaker {d.name.value}" + (_FROM_CONFIG if d.from_config else "")
+            self.block(0, header, d.span, d.name.span, settings)
         elif isinstance(d, ast.LimitsDecl):
             self.limits(0, d)
         elif isinstance(d, ast.BudgetDecl):

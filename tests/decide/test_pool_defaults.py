@@ -52,7 +52,8 @@ def test_from_config_converts_ms_and_counts_the_first_try() -> None:
     data = json.loads(CONFIG.read_text())
     config = validate_config_data({**data, "max_retries": 0, "retry_delay": 250,
                                    "timeout": 5000})  # fmt: skip
-    assert PoolDefaults.from_config(config) == PoolDefaults(1, 0.25, 5.0)
+    written = frozenset({"max_retries", "retry_delay", "timeout"})
+    assert PoolDefaults.from_config(config) == PoolDefaults(1, 0.25, 5.0, written)
     seed = validate_config_data(data)  # the fields omitted: the seed's 3 / 1000 / 30000
     assert PoolDefaults.from_config(seed) == PoolDefaults()
 
@@ -78,7 +79,8 @@ def test_invalid_defaults_are_refused() -> None:
 def test_config_settings_reach_the_plan_and_the_bounds_alike(tmp_path: Path) -> None:
     path = _config(tmp_path, max_retries=1, retry_delay=500, timeout=12000)
     policy = Policy.from_text(ROUTES, config=path)
-    assert policy.defaults == PoolDefaults(2, 0.5, 12.0)
+    assert policy.defaults == PoolDefaults(2, 0.5, 12.0, frozenset(
+        {"max_retries", "retry_delay", "timeout"}))  # fmt: skip
 
     plain = decide(policy, _request("plain"))
     got = [(a.provider, a.tries, a.timeout_s, a.backoff_s, a.jitter) for a in plain.attempts]
@@ -100,6 +102,53 @@ def test_config_settings_reach_the_plan_and_the_bounds_alike(tmp_path: Path) -> 
         assert bounds.calls.value == sum(a.tries for a in decision.attempts)
         worst = sum(a.tries * a.timeout_s + sum(a.backoff_s) for a in decision.attempts)
         assert bounds.time.value == pytest.approx(worst)
+
+
+def test_explicit_is_what_the_document_writes_even_a_default_value() -> None:
+    data = json.loads(CONFIG.read_text())
+    config = validate_config_data({**data, "max_retries": 3})  # the seed's value, written out
+    assert PoolDefaults.from_config(config).explicit == {"max_retries"}
+    assert PoolDefaults.from_config(config).setting("max_retries") == 3
+    with pytest.raises(ValueError):
+        PoolDefaults(explicit=frozenset({"retries"}))
+
+
+FROM_CONFIG = """policy "t"
+route plain when "plain" in request.tags {
+  use [anthropic-sonnet]
+  retry from config { honor retry_after up to 5s }
+}
+route own when "own" in request.tags {
+  use [anthropic-sonnet]
+  retry from config { attempts 4 }
+}
+route default {
+  use [anthropic-sonnet]
+  retry from config { backoff constant 2s jitter none }
+}
+"""
+
+
+def test_a_from_config_block_takes_what_it_leaves_out_from_the_config(tmp_path: Path) -> None:
+    policy = Policy.from_text(FROM_CONFIG, config=_config(tmp_path, max_retries=1,
+                                                          retry_delay=10))  # fmt: skip
+    plan = {
+        tag: [(a.tries, a.backoff_s, a.jitter) for a in decide(policy, _request(tag)).attempts]
+        for tag in ("plain", "own", "")
+    }
+    assert plan == {
+        "plain": [(2, (0.01,), "full")],  # max_retries 1, retry_delay 10 ms
+        "own": [(4, (0.01, 0.02, 0.04), "full")],  # its attempts, the config's backoff
+        "": [(2, (2.0,), "none")],  # its backoff, the config's attempts
+    }
+    bounds = {r.route: (r.calls.value, r.time.value) for r in policy.bounds.routes}
+    # the worst case counts the honoured retry-after's 5 s cap as the sleep
+    assert bounds["plain"] == (2, pytest.approx(2 * 30 + 5))
+    assert bounds["own"] == (4, pytest.approx(4 * 30 + 0.07))
+    assert bounds["default"] == (2, pytest.approx(2 * 30 + 2))
+    seed = Policy.from_text(FROM_CONFIG, config=_config(tmp_path))  # nothing written: the seed's
+    assert [(a.tries, a.backoff_s) for a in decide(seed, _request("plain")).attempts] == [
+        (4, (1.0, 2.0, 4.0))]  # fmt: skip
 
 
 def test_retry_default_in_the_policy_beats_the_pool(tmp_path: Path) -> None:

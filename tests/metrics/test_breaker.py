@@ -136,6 +136,16 @@ def test_defaults_follow_the_seed() -> None:
         BreakerSpec(probes=0)
     with pytest.raises(ValueError, match="error_rate"):
         BreakerSpec(error_rate=1.5)
+    with pytest.raises(ValueError, match="cool_down_s"):
+        BreakerSpec(cool_down_s=-1.0)
+
+
+def test_a_seed_timeout_of_zero_admits_a_probe_at_once() -> None:
+    # `circuit_breaker_timeout: 0` is a valid seed value (>= 0); it used to raise ValueError
+    b = Breaker(BreakerSpec.from_seed(1, 0))
+    b.record(10.0, "server_error")
+    assert b.state(10.0) == "half_open" and b.try_acquire_probe(10.0)
+    assert b.allows(10.0) is False  # the one probe is out: nothing else passes
 
 
 def test_client_errors_never_trip() -> None:

@@ -161,6 +161,96 @@ def rig_pool_bounds(rig: Rig, policy: Path) -> tuple[float | None, float | None]
     return route.calls.value, route.time.value
 
 
+# ---- the seed's numbers with no policy given (issue 11) -------------------------------------
+# LLMPool without a policy runs policies/default.policy, whose `retry standard from config` and
+# `breaker default from config` take these numbers from the config: each test fails when the
+# shipped policy's own numbers win instead (3 tries at 1 s and 2 s, 5 failures, a 1 min cool-down).
+
+
+def test_circuit_breaker_threshold_1_opens_after_one_failure_without_a_policy(rig: Rig) -> None:
+    rig.emulator.add("a", "openai", config={"priority": 1, "circuit_breaker_threshold": 1})
+    rig.emulator.add("b", "openai", config={"priority": 2})
+    rig.config(max_retries=0)  # one try per provider: one failure at a
+    rig.emulator["a"].set_behaviour(faults={"server_error": 1.0})
+
+    async def body(pool: LLMPool) -> tuple[list[list[str]], str]:
+        plans = [[a.provider for a in (await pool.chat(hi(), max_tokens=5)).attempts]
+                 for _ in range(3)]  # fmt: skip
+        return plans, pool.stats()["a"].breaker_state
+
+    plans, state = asyncio.run(_with(rig.pool(), body))
+    assert plans == [["a", "b"], ["b"], ["b"]]  # open after its first failure: skipped since
+    assert state == "open" and rig.emulator.journal.count("a") == 1
+    assert rig.named("breaker_opened") == [{"provider": "a"}]
+
+
+def test_circuit_breaker_timeout_500ms_half_opens_after_500ms_without_a_policy(rig: Rig) -> None:
+    rig.emulator.add(
+        "a", "openai",
+        config={"priority": 1, "circuit_breaker_threshold": 1, "circuit_breaker_timeout": 500},
+    )  # fmt: skip
+    rig.emulator.add("b", "openai", config={"priority": 2})
+    rig.config(max_retries=0)
+
+    async def body(pool: LLMPool) -> list[str]:
+        rig.emulator["a"].queue_faults("server_error")  # a fails once, then answers
+        out = [(await pool.chat(hi(), max_tokens=5)).provider]  # a fails: open, b answers
+        rig.clock.advance(0.4)
+        out.append((await pool.chat(hi(), max_tokens=5)).provider)  # still open at 0.4 s
+        rig.clock.advance(0.2)  # 0.6 s: the 500 ms cool-down is over, a is probed
+        out.append((await pool.chat(hi(), max_tokens=5)).provider)
+        assert pool.stats()["a"].breaker_state == "closed"  # the probe succeeded
+        return out
+
+    assert asyncio.run(_with(rig.pool(), body)) == ["b", "b", "a"]
+    assert rig.emulator.journal.count("a") == 2
+
+
+def test_max_retries_1_makes_exactly_two_tries_without_a_policy(rig: Rig) -> None:
+    rig.emulator.add("a", "openai", config={"priority": 1})
+    rig.emulator.add("b", "openai", config={"priority": 2})
+    rig.config(max_retries=1)
+    rig.emulator["a"].set_behaviour(faults={"server_error": 1.0})
+
+    r = asyncio.run(_with(rig.pool(), lambda pool: pool.chat(hi(), max_tokens=5)))
+    assert [(a.provider, a.error_class) for a in r.attempts] == [
+        ("a", "server_error"), ("a", "server_error"), ("b", None)]  # fmt: skip
+    assert rig.emulator.journal.count("a") == 2 and len(rig.sleeps) == 1
+    assert r.decision.attempts[0].tries == 2
+
+
+def test_retry_delay_10ms_bounds_the_sleeps_without_a_policy(rig: Rig) -> None:
+    rig.emulator.add("a", "openai", config={"priority": 1})
+    rig.emulator.add("b", "openai", config={"priority": 2})
+    rig.config(retry_delay=10)  # max_retries left out: the seed's 3, so 4 tries at a
+    rig.emulator["a"].set_behaviour(faults={"server_error": 1.0})
+
+    r = asyncio.run(_with(rig.pool(), lambda pool: pool.chat(hi(), max_tokens=5)))
+    assert [a.provider for a in r.attempts] == ["a"] * 4 + ["b"]
+    assert r.decision.attempts[0].backoff_s == (0.01, 0.02, 0.04)  # doubling from 10 ms
+    assert len(rig.sleeps) == 3
+    assert all(0 <= s <= step for s, step in zip(rig.sleeps, (0.01, 0.02, 0.04), strict=True))
+    assert rig.clock.now() <= 0.07 + 1e-9  # not the 1 s and 2 s of the shipped numbers
+
+
+def test_pool_and_provider_timeouts_hold_without_a_policy(rig: Rig) -> None:
+    rig.emulator.add("slow", "openai", config={"priority": 1})  # the pool's timeout
+    rig.emulator.add("own", "openai", config={"priority": 2, "timeout": 200})  # its own
+    rig.emulator.add("quick", "openai", config={"priority": 3, "timeout": 20000})
+    rig.config(timeout=300, max_retries=0)  # 0.3 s, one try each: real (short) waits
+    rig.emulator["slow"].set_behaviour(faults={"hang": 1.0})
+    rig.emulator["own"].set_behaviour(faults={"hang": 1.0})
+
+    pool = rig.pool()
+    r = asyncio.run(_with(pool, lambda pool: pool.chat(hi(), max_tokens=5)))
+    assert [(a.provider, a.timeout_s) for a in r.decision.attempts] == [
+        ("slow", 0.3), ("own", 0.2), ("quick", 20.0)]  # fmt: skip
+    assert [(a.provider, a.error_class) for a in r.attempts] == [
+        ("slow", "timeout"), ("own", "timeout"), ("quick", None)]  # fmt: skip
+    route = pool.policy.bounds.for_route("default")
+    assert route is not None and route.calls.value == 3  # the checker's worst case: what ran
+
+
 # ---- growing backoff, overall deadline (9) --------------------------------------------------
 
 

@@ -66,18 +66,17 @@ def test_chat_health_stats_and_events(
         assert isinstance(first, PoolResponse)
         assert first.provider == "primary" and first.content and first.cost > 0
 
-        # the primary fails three times (the default policy's retries), then fails over
-        emulator["primary"].queue_faults("server_error", "server_error", "server_error")
+        # the primary fails four times (the default policy's tries: the seed's max_retries 3 + 1,
+        # as the config leaves it out), then fails over
+        emulator["primary"].queue_faults(*["server_error"] * 4)
         second = pool.chat(hi("again"), max_tokens=8)
         assert second.provider == "backup"
         assert [(a.provider, a.error_class) for a in second.attempts] == [
-            ("primary", "server_error"), ("primary", "server_error"),
-            ("primary", "server_error"), ("backup", None),
-        ]  # fmt: skip
+            *[("primary", "server_error")] * 4, ("backup", None)]  # fmt: skip
 
         stats = pool.stats()
-        assert stats["primary"].requests == 4 and stats["primary"].successes == 1
-        assert stats["primary"].failures == 3 and stats["primary"].total_cost == first.cost
+        assert stats["primary"].requests == 5 and stats["primary"].successes == 1
+        assert stats["primary"].failures == 4 and stats["primary"].total_cost == first.cost
         assert stats["backup"].successes == 1
         assert stats["backup"].requests_remaining_minute == 9
         assert pool.stats() == stats  # read-only
@@ -96,8 +95,8 @@ def test_chat_health_stats_and_events(
         assert MARKER not in shown
 
     names = [name for name, _ in events]
-    assert names.count("request_success") == 2 and names.count("request_error") == 4
-    assert emulator.journal.count("primary") == 5 and emulator.journal.count("backup") == 1
+    assert names.count("request_success") == 2 and names.count("request_error") == 5
+    assert emulator.journal.count("primary") == 6 and emulator.journal.count("backup") == 1
 
 
 def test_close_is_idempotent_and_ends_the_loop_thread(
