@@ -755,5 +755,5 @@ class LLMPool:
         )  # fmt: skip
         return Outcome(
             failure.error_class, failure.status, latency, failure.retry_after_s, failure.message,
-            available_in_s=metrics.available_in(need),
+            available_in_s=metrics.available_in(need) if send.may_retry else 0.0,
         )  # fmt: skip

@@ -65,6 +65,9 @@ class Send:
     timeout_s: float
     number: int
     try_number: int  # 1-based, at this provider
+    # another try at this provider may follow: only then does the executor want the gate's
+    # answer (``Outcome.available_in_s``) after a failure, so the driver skips asking it
+    may_retry: bool = True
 
 
 @dataclass(frozen=True)
@@ -222,6 +225,7 @@ class Executor:
             timeout,
             self._used + 1,
             self._tries + 1,
+            self._tries + 1 < attempt.tries,
         )
         return self._pending
 

@@ -550,7 +550,11 @@ class _Run:
             gate.complete(error_class, latency, None, 0.0)
             if retry_after is not None and error_class in ("rate_limited", "overloaded"):
                 metrics.cool_down(retry_after)
-            available = metrics.available_in(flight.tokens + (flight.record.max_tokens or 0))
+            available = (
+                metrics.available_in(flight.tokens + (flight.record.max_tokens or 0))
+                if send.may_retry
+                else 0.0
+            )
             outcome = Outcome(
                 error_class, status, latency, retry_after, f"simulated {error_class}",
                 available_in_s=available,
