@@ -51,6 +51,12 @@ class PoolHarness:
         )
         return self.listen(pool)
 
+    def policy(self, text: str) -> Path:
+        """A policy file: ``policy "t"`` then ``text``."""
+        path = self.tmp / "p.policy"
+        path.write_text('policy "t"\n' + text)
+        return path
+
     def named(self, name: str) -> list[Mapping[str, Any]]:
         return [p for n, p in self.events if n == name]
 
@@ -60,3 +66,10 @@ class PoolHarness:
                 return await body(pool)
 
         return asyncio.run(main())
+
+
+class Rig(PoolHarness):
+    """The harness with the emulator's own config (every provider it holds)."""
+
+    def config(self) -> None:
+        self.emulator.write_config(self.tmp / "config.json")

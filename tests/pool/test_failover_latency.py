@@ -16,7 +16,7 @@ from llmpool_policy.messages import text_message
 from llmpool_policy.metrics import ManualClock
 from llmpool_policy.pool import LLMPool
 
-from .harness import PoolHarness
+from .harness import Rig
 
 RETRY_20S = """
 retry standard {
@@ -31,16 +31,6 @@ retry standard {
 @pytest.fixture
 def emulator_clock() -> ManualClock:
     return ManualClock(0.0)
-
-
-class Rig(PoolHarness):
-    def config(self) -> None:
-        self.emulator.write_config(self.tmp / "config.json")
-
-    def policy(self, text: str) -> Path:
-        path = self.tmp / "p.policy"
-        path.write_text('policy "t"\n' + text)
-        return path
 
 
 @pytest.fixture

@@ -90,11 +90,6 @@ class Rig(PoolHarness):
         path.write_text(json.dumps(document))
         return path
 
-    def policy(self, text: str) -> Path:
-        path = self.tmp / "p.policy"
-        path.write_text('policy "t"\n' + text)
-        return path
-
 
 @pytest.fixture
 def rig(emulator: Emulator, tmp_path: Path, emulator_clock: ManualClock) -> Rig:

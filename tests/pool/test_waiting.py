@@ -18,7 +18,7 @@ from llmpool_policy.policy import Policy
 from llmpool_policy.pool import LLMPool
 from llmpool_policy.semantics import ProviderFacts
 
-from .harness import PoolHarness
+from .harness import Rig
 
 ONCE = "route d { use all order by priority retry { attempts 1 } }"
 
@@ -26,16 +26,6 @@ ONCE = "route d { use all order by priority retry { attempts 1 } }"
 @pytest.fixture
 def emulator_clock() -> ManualClock:
     return ManualClock(0.0)
-
-
-class Rig(PoolHarness):
-    def config(self) -> None:
-        self.emulator.write_config(self.tmp / "config.json")
-
-    def policy(self, text: str) -> Path:
-        path = self.tmp / "p.policy"
-        path.write_text('policy "t"\n' + text)
-        return path
 
 
 @pytest.fixture
