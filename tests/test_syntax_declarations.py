@@ -130,3 +130,17 @@ def test_newlines_are_not_significant() -> None:
         "retry r {\n attempts 2\n backoff constant 1s\n on timeout\n}\nroute d {\n use all\n}"
     )
     assert one_line == many
+
+
+def test_walk_expr_visits_every_node_in_order_without_recursion() -> None:
+    leaf = ast.Path(("x",))
+    deep: ast.Expr = leaf
+    for _ in range(20_000):  # far past Python's recursion limit
+        deep = ast.Unary("not", deep)
+    assert sum(1 for _ in ast.walk_expr(deep)) == 20_001
+    call = ast.Call(ast.Path(("latency", "p50")), (ast.Path(("w",)),))
+    expr = ast.Binary("or", ast.ListExpr((ast.Path(("a",)), call)), ast.Path(("b",)))
+    kinds = [type(n).__name__ for n in ast.walk_expr(expr)]
+    assert kinds == ["Binary", "ListExpr", "Path", "Call", "Path", "Path"]
+    names = [n.dotted for n in ast.walk_expr(expr) if isinstance(n, ast.Path)]
+    assert names == ["a", "w", "b"]  # a call's name is its func, not a node of its own

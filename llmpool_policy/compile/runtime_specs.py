@@ -108,25 +108,18 @@ def latency_windows(spec: PolicySpec) -> frozenset[float]:
     """Every latency window the policy reads (bare `latency.p95` reads the default window)."""
     found: set[float] = set()
 
-    def walk(expr: ast.Expr | None) -> None:
-        if expr is None:
+    def walk(top: ast.Expr | None) -> None:
+        if top is None:
             return
-        if isinstance(expr, ast.Call):
-            if expr.func.dotted.startswith("latency."):
-                arg = expr.args[0]
-                if isinstance(arg, ast.Literal):
-                    found.add(arg.seconds())
-        elif isinstance(expr, ast.Path):
-            if expr.dotted.startswith("latency."):
+        for expr in ast.walk_expr(top):
+            if isinstance(expr, ast.Call):
+                if expr.func.dotted.startswith("latency."):
+                    arg = expr.args[0]
+                    if isinstance(arg, ast.Literal):
+                        found.add(arg.seconds())
+            elif isinstance(expr, ast.Path) and expr.dotted.startswith("latency."):
+                # (a call's own name is its `func`, never walked as a Path)
                 found.add(DEFAULT_WINDOW_SECONDS)
-        elif isinstance(expr, ast.ListExpr):
-            for item in expr.items:
-                walk(item)
-        elif isinstance(expr, ast.Unary):
-            walk(expr.operand)
-        elif isinstance(expr, ast.Binary):
-            walk(expr.left)
-            walk(expr.right)
 
     for route in spec.routes:
         walk(route.condition)

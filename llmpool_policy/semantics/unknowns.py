@@ -21,29 +21,19 @@ def measured_reads(expr: ast.Expr) -> list[str]:
     """The measured metrics ``expr`` reads, as written with their windows
     (``latency.p50(5m)``; a bare ``error_rate`` reads the default window), each once."""
     found: list[str] = []
-
-    def walk(e: ast.Expr) -> None:
-        if isinstance(e, ast.Path | ast.Call):
-            path = e if isinstance(e, ast.Path) else e.func
-            signal = lookup(path.dotted)
-            if signal is None or not signal.measured:
-                return
-            seconds = DEFAULT_WINDOW_SECONDS
-            if isinstance(e, ast.Call) and e.args and isinstance(e.args[0], ast.Literal):
-                seconds = e.args[0].seconds()
-            label = f"{signal.name}({format_seconds(seconds)})"
-            if label not in found:
-                found.append(label)
-        elif isinstance(e, ast.ListExpr):
-            for item in e.items:
-                walk(item)
-        elif isinstance(e, ast.Unary):
-            walk(e.operand)
-        elif isinstance(e, ast.Binary):
-            walk(e.left)
-            walk(e.right)
-
-    walk(expr)
+    for e in ast.walk_expr(expr):
+        if not isinstance(e, ast.Path | ast.Call):
+            continue
+        path = e if isinstance(e, ast.Path) else e.func
+        signal = lookup(path.dotted)
+        if signal is None or not signal.measured:
+            continue
+        seconds = DEFAULT_WINDOW_SECONDS
+        if isinstance(e, ast.Call) and e.args and isinstance(e.args[0], ast.Literal):
+            seconds = e.args[0].seconds()
+        label = f"{signal.name}({format_seconds(seconds)})"
+        if label not in found:
+            found.append(label)
     return found
 
 

@@ -6,6 +6,7 @@ wherever their text sits (the formatter's meaning-preservation test relies on th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeAlias
@@ -75,6 +76,7 @@ __all__ = [
     "Unary",
     "Use",
     "WaitWhenNone",
+    "walk_expr",
 ]
 
 _NOSPAN = Span(0, 0, 0, 0)
@@ -179,6 +181,24 @@ class Binary:
 
 
 Expr: TypeAlias = Literal | Path | Call | ListExpr | Unary | Binary
+
+
+def walk_expr(expr: Expr) -> Iterator[Expr]:
+    """Every node of ``expr``, itself first, then its parts left to right (a call's arguments
+    included). Iterative, so a condition of thousands of terms cannot overflow the stack."""
+    stack: list[Expr] = [expr]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, Binary):
+            stack.append(node.right)
+            stack.append(node.left)
+        elif isinstance(node, Unary):
+            stack.append(node.operand)
+        elif isinstance(node, ListExpr):
+            stack.extend(reversed(node.items))
+        elif isinstance(node, Call):
+            stack.extend(reversed(node.args))
 
 
 # ---- provider sets ----------------------------------------------------------------------------
