@@ -48,7 +48,7 @@ from .providers.pricing import response_cost
 from .recorder import TrafficRecorder
 from .request import RoutingRequest
 from .runtime import AttemptRecord, Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
-from .runtime.waiting import note_when_free
+from .runtime.waiting import note_when_free, wait_ends
 from .wait_line import WaitLine
 
 if TYPE_CHECKING:
@@ -559,10 +559,8 @@ class LLMPool:
         """`when none available wait up to D`: wait for the first provider the gate frees, in
         line behind the requests that waited first, within the wait and the deadline. False
         when it cannot come in time (then the error is raised, saying when it would have)."""
-        assert decision.wait_s is not None
-        end = started + decision.wait_s
-        if decision.deadline_s is not None:
-            end = min(end, started + decision.deadline_s)
+        end = wait_ends(decision, started)
+        assert end is not None
         if not place.is_set():  # behind others: our turn first, then decide afresh
             return await WaitLine.first(place, end - self._clock.now(), self._sleep)
         if error.retry_after is None:  # the gate holds no provider: waiting cannot help

@@ -10,10 +10,23 @@ from __future__ import annotations
 
 import math
 
+from ..decision import Decision
 from ..errors import NoProviderAvailableError
 from ..metrics.registry import MetricsRegistry
 
-__all__ = ["note_when_free"]
+__all__ = ["note_when_free", "wait_ends"]
+
+
+def wait_ends(decision: Decision, arrived: float) -> float | None:
+    """When a request that arrived at ``arrived`` stops waiting for a provider: its
+    `when none available wait up to D`, capped by its deadline (which counts from arrival);
+    None when the policy does not wait."""
+    if decision.wait_s is None:
+        return None
+    end = arrived + decision.wait_s
+    if decision.deadline_s is not None:
+        end = min(end, arrived + decision.deadline_s)
+    return end
 
 
 def note_when_free(error: NoProviderAvailableError, registry: MetricsRegistry, tokens: int) -> None:

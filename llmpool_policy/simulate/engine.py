@@ -42,7 +42,7 @@ from ..policy import Policy
 from ..providers.pricing import response_cost
 from ..request import RoutingRequest
 from ..runtime import Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
-from ..runtime.waiting import note_when_free
+from ..runtime.waiting import note_when_free, wait_ends
 from .models import ProviderBehaviour, ProviderModel, default_models, fit_models, model_from_json
 from .scenario import Scenario, ScenarioEvent
 from .traffic import TrafficRecord
@@ -446,12 +446,8 @@ class _Run:
             return False
         note_when_free(error, self.registry, flight.tokens + (flight.record.max_tokens or 0))
         decision = flight.decision
-        if decision is None or decision.wait_s is None or error.retry_after is None:
-            return False
-        end = flight.arrived + decision.wait_s
-        if decision.deadline_s is not None:
-            end = min(end, flight.arrived + decision.deadline_s)
-        if now + error.retry_after > end:
+        end = None if decision is None else wait_ends(decision, flight.arrived)
+        if end is None or error.retry_after is None or now + error.retry_after > end:
             return False
         self._push(now + error.retry_after, _WAIT, flight)
         return True
