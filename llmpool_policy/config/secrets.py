@@ -94,8 +94,15 @@ class Interpolation:
     malformed: tuple[tuple[tuple[str | int, ...], str], ...]
 
 
+# A provider's identifiers are never expanded: its `name` is what policies refer to, and its
+# `api_key_env` is the *name* of a variable (expanding it would turn a key into a variable
+# name, and print it). A placeholder there is reported as a bad name by the schema instead.
+_VERBATIM = frozenset({"name", "api_key_env"})
+
+
 def interpolate(data: object, env: Mapping[str, str]) -> Interpolation:
-    """Expand ``${VAR}`` in every string value (never in keys); ``$${`` writes a literal ``${``."""
+    """Expand ``${VAR}`` in every string value (never in keys, nor in a provider's ``name`` and
+    ``api_key_env``); ``$${`` writes a literal ``${``."""
     missing: list[tuple[tuple[str | int, ...], str]] = []
     malformed: list[tuple[tuple[str | int, ...], str]] = []
 
@@ -120,6 +127,8 @@ def interpolate(data: object, env: Mapping[str, str]) -> Interpolation:
 
     def walk(node: object, path: tuple[str | int, ...]) -> object:
         if isinstance(node, str):
+            if len(path) == 3 and path[0] == "providers" and path[2] in _VERBATIM:
+                return node
             return expand(node, path)
         if isinstance(node, dict):
             return {key: walk(value, (*path, key)) for key, value in node.items()}

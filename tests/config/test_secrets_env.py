@@ -164,3 +164,19 @@ def test_secret_schema_is_write_only() -> None:
     schema: dict[str, Any] = PoolConfig.model_json_schema()
     api_key = schema["$defs"]["ProviderConfig"]["properties"]["api_key"]
     assert {"type": "string", "writeOnly": True} in api_key["anyOf"]
+
+
+def test_a_placeholder_in_api_key_env_or_name_is_a_typed_error_not_a_crash() -> None:
+    """`api_key_env` names a variable: `"${GROQ_API_KEY}"` there is never expanded (it once
+    became the key itself, then a KeyError printing it); nor is a provider's name."""
+    from llmpool_policy.config import validate_config_data
+    from llmpool_policy.errors import ConfigurationError
+
+    key = "gsk_live_0123456789abcdef"
+    for field in ("api_key_env", "name"):
+        provider = {"name": "groq", "type": "groq", "model": "m", "api_key_env": "GROQ_API_KEY"}
+        provider[field] = "${GROQ_API_KEY}"
+        with pytest.raises(ConfigurationError) as info:
+            validate_config_data({"providers": [provider]}, env={"GROQ_API_KEY": key})
+        assert any(d.pointer == f"/providers/0/{field}" for d in info.value.diagnostics)
+        assert key not in str(info.value)
