@@ -183,3 +183,16 @@ def test_check_graph_prints_the_decision_graph() -> None:
     assert "      split openai-gpt4o 90%, anthropic-sonnet 10%" in out
     assert "      on exhausted -> route economy" in out
     assert "  budget team_daily: $100 per day -> fallback economy" in out
+
+
+def test_check_graph_names_the_failover_statuses(tmp_path: Path) -> None:
+    """A failover list of status codes alone printed nothing after `failover`."""
+    path = tmp_path / "statuses.policy"
+    path.write_text(
+        'policy "s"\nroute a when request.stream { use all failover on 429, 5xx, 502..504 }\n'
+        "route b { use all failover on timeout, 503 }\n"
+    )
+    result = cli("check", "--graph", path)
+    assert result.returncode == 0, result.stderr
+    assert "      each provider: 4 tries, failover 429, 5xx, 502..504\n" in result.stdout
+    assert "      each provider: 4 tries, failover timeout, 503\n" in result.stdout

@@ -138,7 +138,7 @@ class CompiledPolicy:
                 lines.append(f"      split {arms}")
             lines.append(
                 f"      each provider: {spec.tries} tr{'y' if spec.tries == 1 else 'ies'}, "
-                f"failover {'off' if spec.failover_on is None else ', '.join(spec.failover_on)}"
+                f"failover {_failover_words(spec)}"
             )
             if route.fallback:
                 lines.append(f"      on exhausted -> route {route.fallback}")
@@ -847,3 +847,20 @@ def compile_policy(checked: CheckedPolicy, providers: Sequence[ProviderFacts]) -
         spec=spec,
         provider_budgets=tuple(_compile_budget(b) for b in spec.provider_budgets),
     )
+
+
+def _status_words(low: int, high: int) -> str:
+    """A status range as a policy writes it: ``429``, ``5xx`` or ``500..504``."""
+    if low == high:
+        return str(low)
+    if low % 100 == 0 and high == low + 99:
+        return f"{low // 100}xx"
+    return f"{low}..{high}"
+
+
+def _failover_words(spec: RouteSpec) -> str:
+    """What a route fails over on, classes then statuses, for `check --graph`."""
+    if spec.failover_on is None:
+        return "off"
+    items = [*spec.failover_on, *(_status_words(lo, hi) for lo, hi in spec.failover_statuses)]
+    return ", ".join(items)
