@@ -165,13 +165,26 @@ class ImagePart:
 ContentPart: TypeAlias = TextPart | ImagePart
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class ToolCall:
-    """A function call the model asked for; ``arguments`` is the JSON text the model wrote."""
+    """A function call the model asked for; ``arguments`` is the JSON text the model wrote.
+
+    Built by hand (to replay an assistant turn), ``arguments`` may be a mapping, as users write
+    it: it is serialised to JSON text here, so every adapter and the token estimate see text.
+    """
 
     id: str
     name: str
-    arguments: str = "{}"
+    arguments: str
+
+    def __init__(self, id: str, name: str, arguments: str | Mapping[str, Any] = "{}") -> None:
+        for what, value in (("id", id), ("name", name)):
+            if not isinstance(value, str):
+                kind = type(value).__name__
+                raise MessageError(f"tool call {what} must be a string (got {kind})")
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "arguments", _arguments_text(id, name, arguments))
 
     def parsed_arguments(self) -> Any:
         """``arguments`` decoded (raises :class:`MessageError` if the model wrote bad JSON)."""
@@ -181,6 +194,24 @@ class ToolCall:
             raise MessageError(
                 f"tool call {self.id!r} ({self.name}) has arguments that are not JSON"
             ) from None
+
+
+def _arguments_text(call_id: str, name: str, arguments: object) -> str:
+    """A tool call's arguments as JSON text: text as given, a mapping serialised."""
+    if isinstance(arguments, str):
+        return arguments
+    if not isinstance(arguments, Mapping):
+        raise MessageError(
+            f"tool call {call_id!r} ({name}): arguments must be JSON text or a dict "
+            f"(got {type(arguments).__name__})"
+        )
+    try:
+        return json.dumps(dict(arguments), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise MessageError(
+            f"tool call {call_id!r} ({name}): arguments cannot be written as JSON "
+            f"({error}); use strings, finite numbers, booleans, None, lists and dicts"
+        ) from None
 
 
 @dataclass(frozen=True)

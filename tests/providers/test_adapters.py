@@ -276,6 +276,18 @@ def test_tool_round_trip_cohere() -> None:
     assert messages[2] == {"role": "tool", "content": '{"temp_c": 18}', "tool_call_id": "call_1"}
 
 
+@pytest.mark.parametrize("type_", ["openai", "anthropic", "cohere"])
+def test_tool_call_arguments_as_a_dict_reach_the_wire_as_json(type_: str) -> None:
+    # Issue 13, item 12: a dict, as users write it, raised a raw TypeError from the adapter.
+    call = ToolCall("call_1", "get_weather", {"city": "Paris"})
+    first, _, *rest = CONVERSATION.messages
+    as_dict = ChatRequest(
+        (first, ChatMessage("assistant", "", tool_calls=(call,)), *rest), tools=(WEATHER,)
+    )
+    assert call.arguments == '{"city": "Paris"}'
+    assert build(type_, as_dict) == build(type_, CONVERSATION)
+
+
 def test_anthropic_refuses_tool_calls_with_bad_arguments() -> None:
     request = ChatRequest(
         (

@@ -188,3 +188,43 @@ def test_tool_call_arguments() -> None:
     assert ToolCall("c", "f", '{"a": 1}').parsed_arguments() == {"a": 1}
     with pytest.raises(MessageError, match="not JSON"):
         ToolCall("c", "f", "{oops").parsed_arguments()
+
+
+def test_tool_call_arguments_from_a_dict() -> None:
+    # Issue 13, item 12: a dict is serialised to JSON text (non-ASCII kept as written).
+    call = ToolCall("c", "f", {"q": 1, "city": "Zürich", "tags": ["a"], "x": None})
+    assert call.arguments == '{"q": 1, "city": "Zürich", "tags": ["a"], "x": null}'
+    assert call.parsed_arguments() == {"q": 1, "city": "Zürich", "tags": ["a"], "x": None}
+    assert call == ToolCall("c", "f", call.arguments)
+    assert ToolCall("c", "f").arguments == "{}"
+
+
+def _circular() -> dict[str, object]:
+    loop: dict[str, object] = {}
+    loop["self"] = loop
+    return loop
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        (1, r"arguments must be JSON text or a dict \(got int\)"),
+        ([1], r"arguments must be JSON text or a dict \(got list\)"),
+        (b"{}", r"arguments must be JSON text or a dict \(got bytes\)"),
+        ({"when": object()}, "cannot be written as JSON"),
+        ({"x": float("nan")}, "cannot be written as JSON"),
+        ({(1, 2): 3}, "cannot be written as JSON"),
+        (_circular(), "cannot be written as JSON"),
+    ],
+)
+def test_tool_call_arguments_of_other_types_are_refused(arguments: object, words: str) -> None:
+    with pytest.raises(MessageError, match=words) as caught:
+        ToolCall("c", "f", arguments)  # type: ignore[arg-type]
+    assert "tool call 'c' (f)" in str(caught.value)
+
+
+@pytest.mark.parametrize("field", ["id", "name"])
+def test_tool_call_id_and_name_must_be_text(field: str) -> None:
+    values: dict[str, object] = {"id": "c", "name": "f", field: 7}
+    with pytest.raises(MessageError, match=f"tool call {field} must be a string"):
+        ToolCall(**values)  # type: ignore[arg-type]
