@@ -103,7 +103,7 @@ async def measure(document: dict[str, Any], requests: int, rounds: int) -> dict[
         (tmp / f"{tag}.json").write_text(json.dumps({"providers": providers}))
         (tmp / f"{tag}.policy").write_text(policy)
         return LLMPool(tmp / f"{tag}.json", tmp / f"{tag}.policy", clock=clock, sleep=sleep,
-                       check_interval=0)  # fmt: skip
+                       check_interval_s=0)  # fmt: skip
 
     messages = [text_message("user", "hello")]
     a = pool(("limited", "good"), RETRY_AFTER, "a")

@@ -259,7 +259,7 @@ def pool_contender(
         config.write_text(json.dumps(server.providers(*providers)), encoding="utf-8")
         policy_path = tmp / f"{tag}.policy"
         policy_path.write_text(policy, encoding="utf-8")
-        return LLMPool(config, policy_path, transport=transport_factory(), check_interval=0)
+        return LLMPool(config, policy_path, transport=transport_factory(), check_interval_s=0)
 
     one = build(["ok"], POLICY_ONE, "one")
     two = build(["bad", "good"], POLICY_FAILOVER, "failover")
@@ -379,7 +379,7 @@ IMPORTS = {
     "import llmpool_policy": "import llmpool_policy",
     "from llmpool_policy import LLMPool": "from llmpool_policy import LLMPool",
     "... + build a 10-provider pool": (
-        f"from llmpool_policy import LLMPool\nLLMPool({str(CONFIG_10)!r}, check_interval=0)"
+        f"from llmpool_policy import LLMPool\nLLMPool({str(CONFIG_10)!r}, check_interval_s=0)"
     ),
     "import httpx (reference)": "import httpx",
 }
@@ -397,7 +397,7 @@ def status():
     return found["VmRSS"], found["VmHWM"]
 
 async def main():
-    pool = LLMPool({config!r}, check_interval=0)
+    pool = LLMPool({config!r}, check_interval_s=0)
     await pool.start()
     rss = status()
     await pool.close()

@@ -16,6 +16,7 @@ import itertools
 import logging
 import os
 import urllib.request
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,8 +145,10 @@ class LLMPool:
 
     ``config``: a path, an https URL (http only to loopback), a :class:`ConfigSource` or a loaded
     :class:`PoolConfig`. ``policy``: a path or a :class:`Policy`; None runs the shipped
-    ``default.policy`` (or the config's ``policy`` field). ``check_interval`` (seconds) polls
-    both for changes; None uses the config's ``check_interval``, 0 turns polling off.
+    ``default.policy`` (or the config's ``policy`` field). ``check_interval_s`` (seconds) polls
+    both for changes; None uses the config's ``check_interval`` (milliseconds, the seed's
+    config.json), 0 turns polling off. The unit is in the argument's name because the two
+    differ; the old ``check_interval=`` (seconds) still works, with a DeprecationWarning.
     """
 
     def __init__(
@@ -156,12 +159,23 @@ class LLMPool:
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Clock | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
-        check_interval: float | None = None,
+        check_interval_s: float | None = None,
         env: Mapping[str, str] | None = None,
         close_timeout: float = 30.0,
         record: str | Path | IO[str] | None = None,
         record_bodies: bool = False,
+        check_interval: float | None = None,
     ) -> None:
+        if check_interval is not None:
+            if check_interval_s is not None:
+                raise TypeError("give check_interval_s only (check_interval is its old name)")
+            warnings.warn(
+                "LLMPool(check_interval=...) is deprecated: it is seconds here but milliseconds "
+                "in config.json; use check_interval_s=",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            check_interval_s = check_interval
         self._clock = clock if clock is not None else MonotonicClock()
         self._sleep = sleep if sleep is not None else asyncio.sleep
         self._transport = transport
@@ -191,7 +205,7 @@ class LLMPool:
         self._policy_arg = policy
         self._state = self._build(loaded, policy)
         self._apply(self._state)
-        self._interval_arg = check_interval
+        self._interval_arg = check_interval_s
 
     @property
     def _interval(self) -> float:

@@ -147,13 +147,13 @@ def test_the_pool_logs_the_checker_warnings(tmp_path: Path, caplog: Any) -> None
     policy = tmp_path / "p.policy"
     policy.write_text('policy "t"\nroute d { use all retry { attempts 3 } }\n')
     with caplog.at_level(logging.WARNING, logger="llmpool_policy.pool"):
-        pool = LLMPool(config(max_retries=1), str(policy), check_interval=0)
+        pool = LLMPool(config(max_retries=1), str(policy), check_interval_s=0)
     assert [d.code for d in pool.policy.checked.warnings] == ["W107"]
     assert any("W107" in r.getMessage() and "max_retries: 1" in r.getMessage()
                for r in caplog.records)  # fmt: skip
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="llmpool_policy.pool"):
-        LLMPool(config(max_retries=1), check_interval=0)  # the built-in policy: from config
+        LLMPool(config(max_retries=1), check_interval_s=0)  # the built-in policy: from config
     assert not [r for r in caplog.records if "W107" in r.getMessage()]
 
 

@@ -325,7 +325,7 @@ def run(args: argparse.Namespace) -> int:
                 clock.advance(seconds)
                 await asyncio.sleep(0 if fast else min(seconds * 0.05, 0.2))
 
-            pool = LLMPool(str(config), clock=clock, sleep=sleep, check_interval=0)
+            pool = LLMPool(str(config), clock=clock, sleep=sleep, check_interval_s=0)
             demo = _Run(pool, clock, emulator, fast, sym)
             started = time.perf_counter()
             asyncio.run(_stream(demo, args.requests))

@@ -41,7 +41,7 @@ class PoolHarness:
         return pool
 
     def pool(self, policy: Path | None = None, **kw: Any) -> LLMPool:
-        kw.setdefault("check_interval", 0)
+        kw.setdefault("check_interval_s", 0)
         pool = LLMPool(
             str(self.tmp / "config.json"),
             None if policy is None else str(policy),

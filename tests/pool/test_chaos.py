@@ -167,7 +167,7 @@ def test_chaos_every_request_ends_once_within_bounds_and_no_secret_leaks(
             str(tmp_path / "chaos.policy"),
             clock=emulator_clock,
             sleep=sleep,
-            check_interval=0,
+            check_interval_s=0,
         )
         for name in EVENTS:
             pool.on(name, lambda payload, name=name: events.append((name, payload)))  # type: ignore[misc]

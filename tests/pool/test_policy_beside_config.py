@@ -39,7 +39,7 @@ def write_config(emulator: Emulator, where: Path, **extra: object) -> Path:
 
 def pool_at(rig: PoolHarness, config: str | Path) -> LLMPool:
     return rig.listen(
-        LLMPool(str(config), None, clock=rig.clock, sleep=rig.sleep, check_interval=0)
+        LLMPool(str(config), None, clock=rig.clock, sleep=rig.sleep, check_interval_s=0)
     )
 
 

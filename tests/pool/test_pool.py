@@ -304,7 +304,7 @@ def test_a_request_outliving_close_ends_typed_and_frees_its_gate(h: Harness) -> 
         async def slow(seconds: float) -> None:  # a backoff still running when close() gives up
             await asyncio.sleep(0.3)
 
-        pool = LLMPool(str(h.tmp / "config.json"), clock=h.clock, sleep=slow, check_interval=0,
+        pool = LLMPool(str(h.tmp / "config.json"), clock=h.clock, sleep=slow, check_interval_s=0,
                        close_timeout=0.01)  # fmt: skip
         await pool.start()
         task = asyncio.create_task(pool.chat(hi(), max_tokens=5))

@@ -39,7 +39,7 @@ def _pool(emulator: Emulator, tmp_path: Path, clock: ManualClock) -> SyncLLMPool
         clock.advance(seconds)
         await asyncio.sleep(0)
 
-    return SyncLLMPool(str(config), clock=clock, sleep=sleep, check_interval=0)
+    return SyncLLMPool(str(config), clock=clock, sleep=sleep, check_interval_s=0)
 
 
 def hi(text: str = "hello") -> list[Any]:
@@ -123,5 +123,5 @@ def test_a_bad_config_raises_typed_and_leaves_no_thread(tmp_path: Path) -> None:
     bad = tmp_path / "config.json"
     bad.write_text('{"providers": [{"name": "x", "type": "nope"}]}')
     with pytest.raises(ConfigurationError):
-        SyncLLMPool(str(bad), check_interval=0)
+        SyncLLMPool(str(bad), check_interval_s=0)
     assert len(_sync_threads()) == before

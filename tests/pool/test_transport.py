@@ -60,7 +60,7 @@ def test_error_classes_do_not_depend_on_the_transport(
 
     async def main() -> str | None:
         pool = LLMPool(tmp_path / "c.json", tmp_path / "p.policy", transport=make(),
-                       check_interval=0)  # fmt: skip
+                       check_interval_s=0)  # fmt: skip
         async with pool:
             try:
                 await pool.chat([text_message("user", "hi")], max_tokens=5)

@@ -180,7 +180,7 @@ def test_waiters_go_in_arrival_order_and_never_past_a_limit(tmp_path: Path) -> N
 
     async def main() -> list[object]:
         config = emulator.write_config(tmp_path / "config.json")
-        async with LLMPool(str(config), str(policy), check_interval=0) as pool:
+        async with LLMPool(str(config), str(policy), check_interval_s=0) as pool:
             await rate_limit_everyone(pool)
             tasks = []
             for i in range(5):

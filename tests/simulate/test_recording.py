@@ -48,7 +48,7 @@ def _pool(config: Path, policy: Path, clock: ManualClock, **kw: Any) -> LLMPool:
         clock.advance(seconds)
         await asyncio.sleep(0)
 
-    return LLMPool(str(config), str(policy), clock=clock, sleep=sleep, check_interval=0, **kw)
+    return LLMPool(str(config), str(policy), clock=clock, sleep=sleep, check_interval_s=0, **kw)
 
 
 def _run(pool: LLMPool, clock: ManualClock, emulator: Emulator) -> list[str]:

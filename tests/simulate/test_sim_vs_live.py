@@ -147,7 +147,7 @@ def _live(
 
     async def main() -> list[Trace]:
         traces: list[Trace] = []
-        pool = LLMPool(str(config), str(policy), clock=clock, sleep=sleep, check_interval=0,
+        pool = LLMPool(str(config), str(policy), clock=clock, sleep=sleep, check_interval_s=0,
                        record=traffic)  # fmt: skip
         async with pool:
             for i in range(n_requests):
