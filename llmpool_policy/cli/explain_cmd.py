@@ -7,7 +7,6 @@ rate-limited?" (see docs/metrics.md for the format).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from ..diagnostics import Source
 from ..errors import ConfigurationError, PolicyError
 from ..metrics.static import StaticSnapshot
 from ..policy import Policy
-from ..request import RoutingRequest
 from ._output import print_diagnostics
 
 
@@ -30,16 +28,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("policy", metavar="POLICY")
     parser.add_argument("--config", metavar="FILE", required=True, help="provider config")
-    parser.add_argument("--request", metavar="REQ.json", required=True,
-                        help="request features as JSON (see docs/decisions.md)")  # fmt: skip
-    parser.add_argument("--metrics", metavar="M.json", help="a metrics snapshot (what-if)")
+    parser.add_argument(
+        "--request", metavar="REQ.json", required=True,
+        help="the request: an OpenAI chat-completions body (as an SDK sends it), one recorded "
+        "traffic record (a line of simulate's JSON lines), or request features "
+        "(docs/decisions.md); which form was read is said on stderr",
+    )  # fmt: skip
+    parser.add_argument(
+        "--metrics", metavar="M.json",
+        help="a metrics snapshot (what-if); without it, providers read as a freshly started "
+        "pool reads them (the config's rate limits in full, no errors, breakers closed)",
+    )  # fmt: skip
     parser.add_argument("--format", choices=("text", "json"), default="text")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..compile.runtime_specs import provider_limits
+    from ..config import load_config
+    from ._request_input import RequestInputError, parse_documents, read_request
+
     try:
-        policy = Policy.from_file(args.policy, config=args.config)
+        config = load_config(args.config)
+        policy = Policy.from_file(args.policy, config=config)
     except PolicyError as exc:
         text = Path(args.policy).read_text(encoding="utf-8")
         print_diagnostics(exc.diagnostics, {args.policy: Source(args.policy, text)}, "text",
@@ -52,21 +63,23 @@ def run(args: argparse.Namespace) -> int:
         print(f"llmpool-policy: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 2
     try:
-        data = json.loads(Path(args.request).read_text(encoding="utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("a request is a JSON object")
-        request = RoutingRequest.from_dict(data)
-    except (OSError, ValueError, TypeError) as exc:
-        print(f"llmpool-policy: bad request file {args.request}: {exc}", file=sys.stderr)
+        text = Path(args.request).read_text(encoding="utf-8")
+        read = read_request(parse_documents(text), exact_tokens=config.token_counting)
+    except (OSError, UnicodeDecodeError, RequestInputError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else exc
+        print(f"llmpool-policy: bad request file {args.request}: {reason}", file=sys.stderr)
         return 2
-    snapshot = None
+    print(f"llmpool-policy: {read.describe(args.request)}", file=sys.stderr)
+    snapshot = StaticSnapshot({})
     if args.metrics is not None:
         try:
             snapshot = StaticSnapshot.from_file(args.metrics)
         except ConfigurationError as exc:
             print_diagnostics(exc.diagnostics, {}, "short", sys.stderr)
             return 2
-    decision = policy.decide(request, snapshot, trace=True, raise_if_unroutable=False)
+    limits = provider_limits({p.name: p for p in config.providers})
+    decision = policy.decide(read.request, snapshot.with_limits(limits), trace=True,
+                             raise_if_unroutable=False)  # fmt: skip
     if args.format == "json":
         print(decision.to_json_text())
     else:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Final
 from .._resources import data_path
 from ..diagnostics import Diagnostic, Span
 from ..errors import ConfigurationError
+from .limits import LimitSpec
 from .snapshot import EMPTY_STAMP, EMPTY_VIEW, ProviderView, Stamp, check_stat
 
 if TYPE_CHECKING:  # jsonschema loads only when a document is validated
@@ -232,6 +233,22 @@ class StaticSnapshot:
                 [Diagnostic("M003", f"cannot read the metrics file: {exc}", path=str(path))]
             ) from exc
         return cls.from_json(text, path=str(path))
+
+    def with_limits(self, limits: Mapping[str, LimitSpec]) -> StaticSnapshot:
+        """This snapshot with the configured rate limits filled in: a provider's
+        ``rpm_remaining`` (``rpd``, ``tpm``) the document does not state is its limit minus what
+        the document says is used (nothing: the whole limit, as a freshly started pool reads it).
+        Without this, ``explain`` read ``rpm.remaining`` as unknown although the config sets it."""
+        providers = {name: dict(data) for name, data in self.document.get("providers", {}).items()}
+        for name, spec in limits.items():
+            for kind in ("rpm", "rpd", "tpm"):
+                limit: int | None = getattr(spec, kind)
+                view = providers.get(name, {})
+                if limit is None or f"{kind}_remaining" in view:
+                    continue
+                view[f"{kind}_remaining"] = max(0, limit - int(view.get(f"{kind}_used", 0)))
+                providers[name] = view
+        return type(self)({**self.document, "providers": providers})
 
     def provider(self, name: str) -> ProviderView:
         view = self._views.get(name)
