@@ -280,7 +280,7 @@ def run_diff(args: argparse.Namespace) -> int:
             return _error(str(exc))
         old = _run_one(args, args.old, "old")
         new = _run_one(args, args.new, "new")
-        diff: dict[str, Any] = build_diff(old, new)
+        diff: dict[str, Any] = build_diff(old, new, old_file=args.old, new_file=args.new)
         failed = check_gates(diff, gates)
         if args.format == "json":
             diff["gates"] = {"checked": [g.name for g in gates], "failed": failed}

@@ -1,10 +1,12 @@
 """A behavioural diff of two policies over the same traffic, scenario and seed.
 
 Both policies are simulated (same provider models, same random streams); request i of one run
-is request i of the other. A decision *changes* when the first planned provider differs (a
-change of route name alone is counted apart, as ``route_only_changes``); the outcome changes
-when who served it (or how it failed) differs. Counts go by ``old -> new`` with a few example
-request ids each, then the aggregate deltas, then the CI gates.
+is request i of the other. A decision *changes* when the first planned provider differs; a
+change of route name alone (same first provider) is counted and listed apart, as
+``route_only_changes``, so the rows of each list add up to its count. The outcome changes when
+who served it (or how it failed) differs. Counts go by ``old -> new`` with a few example request
+ids each, then the aggregate deltas, then the CI gates. Both policies may carry the same
+``policy`` name, so the diff also names the two files.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ __all__ = ["Gate", "build_diff", "check_gates", "parse_gate", "render_diff_text"
 
 EXAMPLES_PER_CHANGE: Final = 3
 MAX_CHANGES_LISTED: Final = 50
+ROWS_SHOWN: Final = 20  # per section of the text rendering (the JSON lists MAX_CHANGES_LISTED)
 
 
 @dataclass(frozen=True)
@@ -43,33 +46,38 @@ def _label(route: str | None, provider: str | None) -> str:
     return f"{route or '(none)'}/{provider or '(none)'}"
 
 
-def build_diff(old: SimulationResult, new: SimulationResult) -> dict[str, Any]:
+def build_diff(
+    old: SimulationResult,
+    new: SimulationResult,
+    *,
+    old_file: str | None = None,
+    new_file: str | None = None,
+) -> dict[str, Any]:
+    """The diff as a JSON-ready dict; ``old_file`` and ``new_file`` name where the policies
+    came from (they are what tells two policies named alike apart)."""
     if len(old) != len(new) or old.ids != new.ids:
         raise ValueError("the two runs did not see the same traffic")
     n = len(old)
     decisions: dict[tuple[str, str], list[Any]] = {}
+    route_only: dict[tuple[str, str], list[Any]] = {}
     outcomes: dict[tuple[str, str], list[Any]] = {}
-    changed_decisions = changed_outcomes = route_only = 0
+
+    def count(table: dict[tuple[str, str], list[Any]], key: tuple[str, str], i: int) -> None:
+        entry = table.setdefault(key, [0, []])
+        entry[0] += 1
+        if len(entry[1]) < EXAMPLES_PER_CHANGE:
+            entry[1].append(old.ids[i])
+
     for i in range(n):
         a = _label(old.route_of(i), old.planned_of(i))
         b = _label(new.route_of(i), new.planned_of(i))
         if a != b:
-            if old.planned_of(i) != new.planned_of(i):
-                changed_decisions += 1
-            else:
-                route_only += 1
-            entry = decisions.setdefault((a, b), [0, []])
-            entry[0] += 1
-            if len(entry[1]) < EXAMPLES_PER_CHANGE:
-                entry[1].append(old.ids[i])
+            same_provider = old.planned_of(i) == new.planned_of(i)
+            count(route_only if same_provider else decisions, (a, b), i)
         oa = old.served_by(i) or f"failed:{old.outcome_of(i)}"
         ob = new.served_by(i) or f"failed:{new.outcome_of(i)}"
         if oa != ob:
-            changed_outcomes += 1
-            entry = outcomes.setdefault((oa, ob), [0, []])
-            entry[0] += 1
-            if len(entry[1]) < EXAMPLES_PER_CHANGE:
-                entry[1].append(old.ids[i])
+            count(outcomes, (oa, ob), i)
     ro, rn = build_report(old), build_report(new)
 
     def listed(table: Mapping[tuple[str, str], list[Any]]) -> list[dict[str, Any]]:
@@ -84,16 +92,22 @@ def build_diff(old: SimulationResult, new: SimulationResult) -> dict[str, Any]:
         diff = None if a is None or b is None else round(b - a, 6)
         return {"old": a, "new": b, "delta": diff, "relative": rel}
 
+    def total(table: Mapping[tuple[str, str], list[Any]]) -> int:
+        return sum(v[0] for v in table.values())
+
     return {
         "old_policy": old.policy,
         "new_policy": new.policy,
+        "old_file": old_file,
+        "new_file": new_file,
         "scenario": old.scenario,
         "seed": old.seed,
         "requests": n,
-        "decisions_changed": changed_decisions,
-        "route_only_changes": route_only,
-        "outcomes_changed": changed_outcomes,
+        "decisions_changed": total(decisions),
+        "route_only_changes": total(route_only),
+        "outcomes_changed": total(outcomes),
         "decision_changes": listed(decisions),
+        "route_only_change_rows": listed(route_only),
         "outcome_changes": listed(outcomes),
         "aggregate": {
             "cost": delta(ro["spend"]["total"], rn["spend"]["total"]),
@@ -138,6 +152,11 @@ def check_gates(diff: Mapping[str, Any], gates: list[Gate]) -> list[str]:
     return failed
 
 
+def _named(file: str | None, policy: str) -> str:
+    """``policies/a.policy ('default')``: the file tells apart two policies named alike."""
+    return f"{file} ({policy!r})" if file else repr(policy)
+
+
 def _num(v: float | None, unit: str = "") -> str:
     if v is None:
         return "-"
@@ -151,24 +170,32 @@ def render_diff_text(diff: Mapping[str, Any], failed_gates: list[str] | None = N
         return f"{k / n * 100:.2f}%" if n else "-"
 
     lines = [
-        f"diff {diff['old_policy']!r} -> {diff['new_policy']!r} over {n:,} requests "
+        f"diff {_named(diff['old_file'], diff['old_policy'])} -> "
+        f"{_named(diff['new_file'], diff['new_policy'])} over {n:,} requests "
         f"(scenario {diff['scenario']!r}, seed {diff['seed']})",
         f"  decisions changed: {diff['decisions_changed']:,} ({pct(diff['decisions_changed'])}); "
         f"outcomes changed: {diff['outcomes_changed']:,} ({pct(diff['outcomes_changed'])}); "
         f"same first provider under another route name: {diff['route_only_changes']:,}",
     ]
-    if diff["decision_changes"]:
-        lines += ["", "decision changes (route/first provider, old -> new):"]
-        for c in diff["decision_changes"][:20]:
+    sections = (
+        ("decision_changes", "decisions_changed", "decision changes (first provider differs; "
+         "route/first provider, old -> new)"),
+        ("route_only_change_rows", "route_only_changes", "route-only changes (same first "
+         "provider under another route name, old -> new)"),
+        ("outcome_changes", "outcomes_changed", "outcome changes (served by, old -> new)"),
+    )  # fmt: skip
+    for rows_key, count_key, title in sections:
+        rows = diff[rows_key]
+        if not rows:
+            continue
+        lines += ["", f"{title}:"]
+        for c in rows[:ROWS_SHOWN]:
             lines.append(
                 f"  {c['count']:>8,}  {c['old']} -> {c['new']}   e.g. " + ", ".join(c["examples"])
             )
-    if diff["outcome_changes"]:
-        lines += ["", "outcome changes (served by, old -> new):"]
-        for c in diff["outcome_changes"][:20]:
-            lines.append(
-                f"  {c['count']:>8,}  {c['old']} -> {c['new']}   e.g. " + ", ".join(c["examples"])
-            )
+        rest = diff[count_key] - sum(c["count"] for c in rows[:ROWS_SHOWN])
+        if rest:
+            lines.append(f"  {rest:>8,}  more, in other old -> new pairs (not shown)")
     lines += ["", "aggregates (old -> new):"]
     names = {
         "cost": "cost ($)",
