@@ -30,6 +30,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--journal", metavar="FILE.jsonl", help="write the request journal here on exit"
     )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="the providers as tab-separated lines (default) or one JSON object",
+    )
     parser.set_defaults(func=run)
 
 
@@ -54,11 +60,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: cannot listen: {exc}", file=sys.stderr)
         return 2
     try:
-        for provider in emulator:
-            print(f"{provider.name}\t{provider.type}\t{provider.base_url}", flush=True)
         if args.write_config:
             emulator.write_config(args.write_config)
-            print(f"wrote provider config to {args.write_config}", flush=True)
+        if args.format == "json":
+            served = [{"name": p.name, "type": p.type, "base_url": p.base_url} for p in emulator]
+            print(json.dumps({"providers": served, "config": args.write_config}), flush=True)
+        else:
+            for provider in emulator:
+                print(f"{provider.name}\t{provider.type}\t{provider.base_url}", flush=True)
+            if args.write_config:
+                print(f"wrote provider config to {args.write_config}", flush=True)
         print("emulating; press Ctrl-C to stop", file=sys.stderr, flush=True)
         stopped = threading.Event()
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import difflib
+import json
 import os
 import shutil
 import sys
@@ -38,6 +39,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "files", nargs="+", metavar="POLICY", help="policy files, or folders (every *.policy)"
     )
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (a line per file acted on) or JSON (every file with its status)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -55,6 +62,15 @@ def _expand(paths: list[str]) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     status = 0
+    # --format json: one object per file: path, status and (under --diff) the diff
+    files: list[dict[str, str]] = []
+    text_out = args.format == "text"
+
+    def say(name: str, what: str, line: str, **extra: str) -> None:
+        files.append({"path": name, "status": what, **extra})
+        if text_out and line:
+            sys.stdout.write(line)
+
     for name in _expand(args.files):
         try:
             # newline="" so CRLF line endings count as a difference (the layout uses "\n").
@@ -62,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
                 text = src.read()
         except (OSError, UnicodeDecodeError) as exc:
             print(f"llmpool-policy: cannot read {name}: {exc}", file=sys.stderr)
+            files.append({"path": name, "status": "unreadable"})
             status = 2
             continue
         policy, diagnostics = try_parse(text, name)
@@ -69,25 +86,31 @@ def run(args: argparse.Namespace) -> int:
             # A file that does not parse is never touched: there is no AST to print from.
             print_diagnostics(diagnostics, {name: Source(name, text)}, "text", sys.stderr)
             print(f"llmpool-policy: {name} was not formatted: it does not parse", file=sys.stderr)
+            files.append({"path": name, "status": "does_not_parse"})
             status = max(status, 1)
             continue
         formatted = format_policy(policy)
         if formatted == text:
+            say(name, "unchanged", "")
             continue
         if args.check:
-            print(f"would reformat {name}")
+            say(name, "would_reformat", f"would reformat {name}\n")
             status = max(status, 1)
         elif args.diff:
-            sys.stdout.write(_unified_diff(name, text, formatted))
+            patch = _unified_diff(name, text, formatted)
+            say(name, "would_reformat", patch, diff=patch)
             status = max(status, 1)
         else:
             try:
                 _replace(name, formatted)
             except OSError as exc:
                 print(f"llmpool-policy: cannot write {name}: {exc}", file=sys.stderr)
+                files.append({"path": name, "status": "unwritable"})
                 status = 2
                 continue
-            print(f"reformatted {name}")
+            say(name, "reformatted", f"reformatted {name}\n")
+    if not text_out:
+        sys.stdout.write(json.dumps({"files": files}, indent=2) + "\n")
     return status
 
 

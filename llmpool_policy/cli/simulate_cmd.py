@@ -71,18 +71,25 @@ def register_simulate(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "simulate",
         help="replay recorded traffic through a policy (dry run)",
         description="Replay recorded traffic through POLICY against modelled providers, in "
-        "virtual time, with the same decide/executor/metrics code as the live pool. Prints a "
-        "text report; --report writes JSON (.json) or a self-contained HTML page (.html). "
-        "Exit 0 done, 2 usage or input error.",
+        "virtual time, with the same decide/executor/metrics code as the live pool. Prints the "
+        "report (--format text or json); --report also writes it to files: JSON (.json), text "
+        "(.txt) or a self-contained HTML page (.html). Exit 0 done, 2 usage or input error.",
     )
     parser.add_argument("policy", metavar="POLICY")
     _common(parser)
     parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="what stdout gets: the text report (default) or the JSON report",
+    )
+    parser.add_argument(
         "--report",
-        metavar="OUT",
+        metavar="FILE",
         action="append",
         default=[],
-        help="write the report: OUT.json, OUT.html, OUT.txt or - (JSON to stdout); repeatable",
+        help="also write the report to FILE.json, FILE.html or FILE.txt; repeatable "
+        "(- is the old spelling of --format json)",
     )
     parser.set_defaults(func=run_simulate)
 
@@ -109,7 +116,8 @@ def register_diff(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         metavar="PCT",
         help="fail if the failure rate rises by more than PCT points, e.g. 0.1%%",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="the diff as text (default) or JSON, gates included")  # fmt: skip
     parser.set_defaults(func=run_diff)
 
 
@@ -236,9 +244,6 @@ def _guarded(args: argparse.Namespace, work: Callable[[], int]) -> int:
 
 
 def _write(path: str, text: str) -> None:
-    if path == "-":
-        sys.stdout.write(text)
-        return
     Path(path).write_text(text, encoding="utf-8")
 
 
@@ -250,11 +255,13 @@ def run_simulate(args: argparse.Namespace) -> int:
         result = _run_one(args, args.policy, "simulate")
         report = build_report(result)
         text = render_text(report)
-        if "-" not in args.report:
-            sys.stdout.write(text)
+        as_json = args.format == "json" or "-" in args.report
+        sys.stdout.write(report_json(report) if as_json else text)
         for out in args.report:
             suffix = Path(out).suffix.lower()
-            if out == "-" or suffix == ".json":
+            if out == "-":
+                continue
+            if suffix == ".json":
                 _write(out, report_json(report))
             elif suffix == ".txt":
                 _write(out, text)
