@@ -1,6 +1,6 @@
-"""Anthropic messages: ``POST {prefix}/messages`` with ``x-api-key`` and ``anthropic-version``;
-``max_tokens`` is required; 529 means overloaded; limits in ``anthropic-ratelimit-*`` headers
-with RFC 3339 resets."""
+"""Anthropic messages: ``POST {prefix}/messages`` with ``x-api-key`` (or ``Authorization:
+Bearer``) and ``anthropic-version``; ``max_tokens`` is required; 529 means overloaded; limits in
+``anthropic-ratelimit-*`` headers with RFC 3339 resets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,16 @@ from typing import Final
 
 from .._http import Request, Response
 from ._durations import retry_after_seconds, rfc3339
-from .base import Chat, ErrorKind, Usage, WireFormat, content_parts, fill, json_response
+from .base import (
+    Chat,
+    ErrorKind,
+    Usage,
+    WireFormat,
+    bearer_token,
+    content_parts,
+    fill,
+    json_response,
+)
 
 __all__ = ["AnthropicWire"]
 
@@ -53,8 +62,10 @@ class AnthropicWire(WireFormat):
         return json_response(status, body, headers)
 
     def authenticate(self, request: Request, api_key: str | None) -> Response | None:
+        # The API takes the key as `x-api-key` or as `Authorization: Bearer` (what SDK 2.x
+        # sends for an api_key, and for an auth_token); x-api-key wins when both are present.
         if api_key is not None:
-            given = request.header("x-api-key")
+            given = request.header("x-api-key") or bearer_token(request)
             if not given:
                 return self.error("auth_missing", {}, ())
             if given != api_key:

@@ -19,6 +19,7 @@ __all__ = [
     "ErrorKind",
     "Usage",
     "WireFormat",
+    "bearer_token",
     "count_tokens",
     "fill",
     "json_response",
@@ -96,6 +97,15 @@ def stable_id(*parts: object, length: int = 24) -> str:
 def json_response(status: int, body: object, headers: tuple[tuple[str, str], ...] = ()) -> Response:
     data = json.dumps(body, separators=(",", ":")).encode()
     return Response(status, data, (("content-type", "application/json"), *headers))
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer TOKEN`` header (scheme case-insensitive)."""
+    value = request.header("authorization")
+    if value is None:
+        return None
+    scheme, _, token = value.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def content_parts(content: object, text_types: frozenset[str]) -> tuple[list[str], int] | None:

@@ -9,7 +9,17 @@ from typing import Final
 
 from .._http import Request, Response
 from ._durations import retry_after_seconds
-from .base import Chat, ErrorKind, Usage, WireFormat, content_parts, fill, json_response, stable_id
+from .base import (
+    Chat,
+    ErrorKind,
+    Usage,
+    WireFormat,
+    bearer_token,
+    content_parts,
+    fill,
+    json_response,
+    stable_id,
+)
 
 __all__ = ["CohereWire"]
 
@@ -43,14 +53,6 @@ _ERRORS: Final[Mapping[str, tuple[int, str]]] = {
 }
 
 
-def _bearer(request: Request) -> str | None:
-    value = request.header("authorization")
-    if value is None:
-        return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
 class CohereWire(WireFormat):
     name = "cohere"
     endpoint = "/chat"
@@ -64,7 +66,7 @@ class CohereWire(WireFormat):
     def authenticate(self, request: Request, api_key: str | None) -> Response | None:
         if api_key is None:
             return None
-        given = _bearer(request)
+        given = bearer_token(request)
         if given is None:
             return self.error("auth_missing", {}, ())
         if given != api_key:

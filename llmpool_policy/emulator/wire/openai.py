@@ -8,7 +8,15 @@ from typing import Final
 
 from .._http import Request, Response
 from ._durations import go_duration, retry_after_seconds
-from .base import Chat, ErrorKind, Usage, WireFormat, content_parts, json_response
+from .base import (
+    Chat,
+    ErrorKind,
+    Usage,
+    WireFormat,
+    bearer_token,
+    content_parts,
+    json_response,
+)
 
 __all__ = ["OpenAIWire"]
 
@@ -26,14 +34,6 @@ _BAD_JSON: Final = (
     "sent was not valid JSON. If you have trouble figuring out how to fix this, please contact "
     "us through our help center at help.openai.com.)"
 )
-
-
-def _bearer(request: Request) -> str | None:
-    value = request.header("authorization")
-    if value is None:
-        return None
-    scheme, _, token = value.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _mask(key: str) -> str:
@@ -60,7 +60,7 @@ class OpenAIWire(WireFormat):
     def authenticate(self, request: Request, api_key: str | None) -> Response | None:
         if api_key is None:
             return None
-        given = _bearer(request)
+        given = bearer_token(request)
         if given is None:
             return self.error("auth_missing", {}, ())
         if given != api_key:
