@@ -47,7 +47,18 @@ class TestOverriddenClock:
         assert post(client, provider).status_code == 200
 
 
-def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("how", "sigint_ignored"),
+    [
+        (signal.SIGINT, False),  # Ctrl-C
+        (signal.SIGTERM, False),  # `kill`, a supervisor, a container stop
+        (signal.SIGTERM, True),  # `emulate ... &` from a script: the shell ignores its SIGINT
+    ],
+    ids=["ctrl-c", "sigterm", "background-job-sigterm"],
+)
+def test_cli_serves_until_stopped(
+    tmp_path: Path, how: signal.Signals, sigint_ignored: bool
+) -> None:
     emu = tmp_path / "emu.json"
     emu.write_text(json.dumps({"providers": [
         {"name": "oa", "type": "openai", "api_key": "sk-cli-secret"},
@@ -57,6 +68,8 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "llmpool_policy", "emulate", "--config", str(emu),
                "--latency-scale", "0", "--write-config", str(config),
                "--journal", str(journal)]  # fmt: skip
+    if sigint_ignored:  # as a non-interactive shell starts a background job; exec keeps it
+        command = ["sh", "-c", 'trap "" INT; exec "$@"', "sh", *command]
     process = subprocess.Popen(
         command,
         stdout=subprocess.PIPE,
@@ -78,8 +91,13 @@ def test_cli_serves_until_interrupted(tmp_path: Path) -> None:
         document = json.loads(config.read_text())
         assert document["providers"][0]["base_url"] == base
     finally:
-        process.send_signal(signal.SIGINT)
-        _, err = process.communicate(timeout=10)
+        process.send_signal(how)
+        try:
+            _, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            _, err = process.communicate()
+            pytest.fail(f"emulate did not stop on {how.name}: {err}")
     assert process.returncode == 0, err
     entries = [json.loads(line) for line in journal.read_text().splitlines()]
     assert [e["status"] for e in entries] == [200]
