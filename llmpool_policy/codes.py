@@ -61,6 +61,8 @@ CODES: Final[dict[str, str]] = {
     "W105": "retrying or failing over on errors the request itself caused",
     "W106": "bound is unknown without a provider config",
     "W107": "policy overrides a value the config writes out",
+    "W108": "split overrides the route's order",
+    "W109": "order key is the same for every provider",
     # notes
     "N101": "order key can be unknown and does not say where unknown sorts",
 }

@@ -76,6 +76,17 @@ CATCH_ALL = "\nroute default { use all }"
         ("route r { use all order by cost, success_rate(5m) desc, latency.p50 }", ["N101"] * 2),
         ("route r { use all order by error_rate(1m) * 2 desc, priority }", ["N101"]),
         ("route r { use all order by cost, priority desc, requests(5m) }", []),
+        # orders that order nothing (issue 13, item 14)
+        ("route r { use [a, b] split a 50%, b 50% order by priority }", ["W108"]),
+        ("route r { split a 50%, b 50% order by cost, latency.p95(5m) unknown last }", ["W108"]),
+        ("route r { use [a, b] split a 50%, b 50% }", []),
+        ("route r { use all order by request.max_tokens }", ["W109"]),
+        ("route r { use all order by request.max_tokens * 2 desc, priority }", ["W109"]),
+        ("route r { use all order by request.metadata.rank }", ["W109"]),
+        ("route r { use all order by 1 }", ["W109"]),
+        ("route r { use all order by context_window - request.input_tokens }", []),
+        ("route r { use all order by request.imgaes }", ["E106"]),  # its own error, not W109
+        ("route r { use all order by priority, request.model, cost }", ["W109"]),
         # metric windows
         ("route r { use all skip when in_flight(5m) > 3 }", ["E203"]),
         ("route r { use all skip when error_rate(5m, 1m) > 3% }", ["E203"]),
@@ -285,3 +296,24 @@ def test_uncapped_retry_after_makes_time_unbounded_unless_a_deadline_caps_it() -
     assert checked.bounds.calls.value == 2
     capped = run("limits { deadline 90s }\n" + text)
     assert capped.bounds.time.value == 90
+
+
+def test_order_warnings_say_what_to_do() -> None:
+    """W108 names both fixes; W109 points at the provider's attribute of the same name."""
+    (split,) = run("route r { use [a, b] split a 50%, b 50% order by priority }").warnings
+    assert split.message == (
+        "`split` in route 'r' overrides `order by priority`: the drawn arm is tried first "
+        "whatever the order says"
+    )
+    assert split.help == (
+        "to divide traffic by weight, delete `order by priority`; to send it by priority, "
+        "delete `split a 50%, b 50%`"
+    )
+    (model,) = run("route r { use all order by request.model }").warnings
+    assert model.help is not None and model.help.startswith("did you mean the provider's `model`?")
+    (tokens,) = run("route r { use all order by request.max_tokens }").warnings
+    assert tokens.message == (
+        "order key `request.max_tokens` is the same for every provider: it reads only the "
+        "request, so it orders nothing"
+    )
+    assert tokens.help is not None and "route's `when`" in tokens.help

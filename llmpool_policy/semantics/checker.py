@@ -16,6 +16,7 @@ from ..syntax.formatter import format_expr
 from .bounds import PolicyBounds, compute_bounds
 from .defaults import PoolDefaults
 from .env import ProviderFacts, Symbols, build_symbols
+from .ordering import constant_order_keys, split_overrides_order
 from .overrides import config_overrides
 from .resolve import resolve_group
 from .signals import CLIENT_ERROR_CLASSES, ERROR_CLASSES, Scope
@@ -963,6 +964,22 @@ def unknown_order(ctx: Context) -> Iterator[Diagnostic]:
                     "never get any",
                 ),
             )
+
+
+@rule("W108")
+def split_beside_order(ctx: Context) -> Iterator[Diagnostic]:
+    for route in ctx.policy.routes:
+        for found in split_overrides_order(route):
+            yield ctx.warning("W108", found.message, found.span, found.help, found.notes)
+
+
+@rule("W109")
+def order_keys_equal_for_all(ctx: Context) -> Iterator[Diagnostic]:
+    """A key with errors of its own (an unknown name, a scope error) is left to them."""
+    for _route, stmt in _route_stmts(ctx):
+        if isinstance(stmt, ast.OrderBy):
+            for found in constant_order_keys(stmt):
+                yield ctx.warning("W109", found.message, found.span, found.help, found.notes)
 
 
 @rule("E406")
