@@ -333,6 +333,17 @@ def import_litellm(
         yield record
 
 
+def _provider_model(llm_provider: Any, model: str | None) -> str:
+    """``custom_llm_provider/model``, without doubling the prefix: a Router deployment's
+    ``model`` already reads ``openai/gpt-4o-mini`` (a direct call's reads ``gpt-4o-mini``)."""
+    prefix = llm_provider if isinstance(llm_provider, str) else ""
+    if not model:
+        return prefix
+    if not prefix or model.startswith(f"{prefix}/"):
+        return model
+    return f"{prefix}/{model}"
+
+
 def _litellm_record(where: str, data: Any, provider_key: str) -> TrafficRecord:
     if not isinstance(data, dict):
         raise TrafficError(f"{where}: a LiteLLM payload is a JSON object")
@@ -355,7 +366,7 @@ def _litellm_record(where: str, data: Any, provider_key: str) -> TrafficRecord:
     elif provider_key == "model_group" and group:
         provider = group
     else:
-        provider = "/".join(x for x in (llm_provider, model) if isinstance(x, str) and x)
+        provider = _provider_model(llm_provider, model)
     if not provider:
         raise TrafficError(f"{where}: no provider: custom_llm_provider and model are missing")
     prompt = _count(data.get("prompt_tokens"), "prompt_tokens", where)

@@ -196,3 +196,21 @@ def test_written_records_read_back() -> None:
     write_traffic(records, buf)
     buf.seek(0)
     assert list(read_traffic(buf, validate=True)) == records
+
+
+# ---- fixtures written by LiteLLM itself (tests/simulate/data/litellm/README.md) -------------
+
+LITELLM_REAL = DATA / "litellm" / "router-calls.jsonl"
+
+
+def _payloads() -> list[dict[str, object]]:
+    return [json.loads(line) for line in LITELLM_REAL.read_text().splitlines() if line.strip()]
+
+
+def test_litellm_router_model_is_not_prefixed_twice() -> None:
+    # a Router deployment's `model` is already `openai/gpt-4o-mini`; a direct call's is bare
+    records = list(import_litellm(LITELLM_REAL))
+    _valid(records)
+    assert {a.provider for r in records for a in r.attempts} == {
+        "openai/gpt-4o-mini", "anthropic/claude-3-haiku-20240307", "groq/llama-3.1-8b-instant",
+    }  # fmt: skip
