@@ -315,7 +315,8 @@ def import_litellm(
     ``json.dumps(kwargs["standard_logging_object"])`` per call), sorted by ``startTime`` (a
     logger writes them as calls *end*). ``provider_key``: ``"provider/model"`` names the
     attempt's provider ``custom_llm_provider/model``; ``"model_id"`` uses the deployment id;
-    ``"model_group"`` the public model name."""
+    ``"model_group"`` the public model name (a call made without a Router has neither: a bad
+    line)."""
     if provider_key not in ("provider/model", "model_id", "model_group"):
         raise ValueError(f"unknown provider_key {provider_key!r}")
     records: list[tuple[float, int, TrafficRecord]] = []
@@ -361,10 +362,15 @@ def _litellm_record(where: str, data: Any, provider_key: str) -> TrafficRecord:
     model = data.get("model") if isinstance(data.get("model"), str) else None
     group = data.get("model_group") if isinstance(data.get("model_group"), str) else None
     llm_provider = data.get("custom_llm_provider")
-    if provider_key == "model_id" and isinstance(data.get("model_id"), str):
-        provider = data["model_id"]
-    elif provider_key == "model_group" and group:
-        provider = group
+    if provider_key in ("model_id", "model_group"):
+        provider = data.get(provider_key)
+        if not isinstance(provider, str) or not provider:
+            raise TrafficError(
+                f"{where}: {provider_key} is empty: the call did not go through a Router "
+                f"deployment (a direct litellm call); import with --provider-key provider/model "
+                f"to name providers custom_llm_provider/model, or --skip-bad to leave such calls "
+                f"out"
+            )
     else:
         provider = _provider_model(llm_provider, model)
     if not provider:

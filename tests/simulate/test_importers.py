@@ -214,3 +214,20 @@ def test_litellm_router_model_is_not_prefixed_twice() -> None:
     assert {a.provider for r in records for a in r.attempts} == {
         "openai/gpt-4o-mini", "anthropic/claude-3-haiku-20240307", "groq/llama-3.1-8b-instant",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("key", ["model_id", "model_group"])
+def test_litellm_direct_call_without_deployment_is_named_under_provider_key(key: str) -> None:
+    # a direct litellm.acompletion has model_id "" and model_group ""; the error says so
+    line = 1 + next(i for i, p in enumerate(_payloads()) if p["model_id"] == "")
+    with pytest.raises(TrafficError) as caught:
+        list(import_litellm(LITELLM_REAL, provider_key=key))
+    message = str(caught.value)
+    assert f"router-calls.jsonl:{line}: {key} is empty" in message
+    assert "--provider-key provider/model" in message and "missing" not in message
+    errors: list[TrafficError] = []
+    records = list(import_litellm(LITELLM_REAL, provider_key=key, on_error=errors.append))
+    assert len(errors) == 1 and len(records) == len(list(import_litellm(LITELLM_REAL))) - 1
+    deployments = {"model_id": {"dep-openai-1", "dep-anthropic-1", "dep-groq-1"},
+                   "model_group": {"fast", "smart", "down"}}  # fmt: skip
+    assert {a.provider for r in records for a in r.attempts} == deployments[key]
