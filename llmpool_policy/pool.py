@@ -11,14 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import importlib
 import itertools
 import logging
-import os
-import urllib.request
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -32,6 +29,7 @@ from .decision import Decision
 from .diagnostics import render_short
 from .errors import ConfigurationError, LLMPoolError, NoProviderAvailableError, PolicyError
 from .events import EventBus, Handler
+from .http_transport import default_transport, describe, planned
 from .messages import ChatMessage, ChatRequest, ChatResponse, Tool, Usage
 from .metrics import Clock, MetricsRegistry, MonotonicClock
 from .metrics.breaker import Transition
@@ -80,9 +78,13 @@ class PoolResponse:
 
 @dataclass(frozen=True)
 class Health:
+    """``transports``: what carries each provider's requests (``aiohttp``, ``httpx``,
+    ``httpx+proxy``, or a given transport's class name)."""
+
     total_providers: int
     available_providers: int
     healthy: bool
+    transports: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class ProviderStats:
     requests_remaining_minute: int | None
     requests_remaining_day: int | None
     breaker_state: str
+    transport: str = ""  # what carries its requests (see Health.transports)
 
 
 @dataclass(frozen=True)
@@ -109,26 +112,6 @@ class _State:
     adapters: Mapping[str, Adapter]
     policy_digest: str
     policy_origin: str
-
-
-def default_transport() -> httpx.AsyncBaseTransport | None:
-    """The HTTP transport of a pool given none: httpx over aiohttp when the optional extra is
-    installed (``pip install 'llmpool-policy[aiohttp]'``, package ``httpx-aiohttp``), else None
-    (httpx's own). At concurrency 50 the aiohttp transport carries several times the requests
-    per second of httpx's own pool (docs/benchmarks.md, "The pool"). Not chosen when the
-    environment configures a proxy (httpx reads those variables, aiohttp would not).
-    ``LLMPOOL_HTTP_TRANSPORT=httpx`` or ``=aiohttp`` forces the choice."""
-    choice = os.environ.get("LLMPOOL_HTTP_TRANSPORT", "").strip().lower()
-    if choice == "httpx" or (choice != "aiohttp" and urllib.request.getproxies()):
-        return None
-    try:
-        module = importlib.import_module("httpx_aiohttp")
-    except ImportError:
-        if choice == "aiohttp":
-            raise
-        return None
-    transport: httpx.AsyncBaseTransport = module.AiohttpTransport()
-    return transport
 
 
 def _aiohttp_cause(exc: BaseException) -> BaseException | None:
@@ -190,6 +173,7 @@ class LLMPool:
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._waiting = WaitLine()
         self._client: httpx.AsyncClient | None = None
+        self._in_use: httpx.AsyncBaseTransport | None = None  # the client's, once started
         self._watcher: asyncio.Task[None] | None = None
         self._closed = False
         if isinstance(config, PoolConfig):
@@ -343,6 +327,7 @@ class LLMPool:
     async def start(self) -> LLMPool:
         if self._client is None:
             transport = self._transport if self._transport is not None else default_transport()
+            self._in_use = transport
             self._client = httpx.AsyncClient(transport=transport, timeout=None)
         if self._interval > 0 and self._watcher is None:
             self._watcher = asyncio.create_task(self._watch())
@@ -397,12 +382,21 @@ class LLMPool:
             if view.rpm_remaining == 0 or view.rpd_remaining == 0:
                 continue
             available += 1
-        return Health(len(names), available, available > 0)
+        return Health(len(names), available, available > 0, self._transports())
+
+    def _transports(self) -> dict[str, str]:
+        """Per provider, the transport its requests go over (or would, before start())."""
+        state = self._state
+        if self._client is None and self._transport is None:
+            return {n: planned(p.base_url) for n, p in state.providers.items()}
+        transport = self._transport if self._client is None else self._in_use
+        return {n: describe(transport, p.base_url) for n, p in state.providers.items()}
 
     def stats(self) -> dict[str, ProviderStats]:
         """Read-only per-provider figures since start (kept across reloads by name)."""
         snapshot = self._registry.snapshot()
         out: dict[str, ProviderStats] = {}
+        transports = self._transports()
         for name in self._state.providers:
             totals = self._registry.provider(name).totals()
             view = snapshot.provider(name)
@@ -419,6 +413,7 @@ class LLMPool:
                 requests_remaining_minute=view.rpm_remaining,
                 requests_remaining_day=view.rpd_remaining,
                 breaker_state=view.breaker_state,
+                transport=transports[name],
             )
         return out
 

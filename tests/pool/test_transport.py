@@ -13,6 +13,7 @@ import pytest
 
 from llmpool_policy.emulator import Emulator
 from llmpool_policy.errors import ProviderError
+from llmpool_policy.http_transport import describe, planned
 from llmpool_policy.messages import text_message
 from llmpool_policy.pool import LLMPool, default_transport
 
@@ -72,19 +73,76 @@ def test_error_classes_do_not_depend_on_the_transport(
     assert asyncio.run(main()) == expected
 
 
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def _clear_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+
+
 def test_default_transport_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LLMPOOL_HTTP_TRANSPORT", "httpx")
     assert default_transport() is None
     monkeypatch.delenv("LLMPOOL_HTTP_TRANSPORT")
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
+    _clear_proxies(monkeypatch)
     chosen = default_transport()
     assert (chosen is not None) == HAVE_AIOHTTP
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.invalid:3128")
-    assert default_transport() is None  # aiohttp would not read the proxy variables
+    expected = "httpx+proxy"  # aiohttp would not read the proxy variables
+    assert describe(default_transport(), "https://api.openai.com/v1") == expected
+    assert planned("https://api.openai.com/v1") == expected
     monkeypatch.setenv("LLMPOOL_HTTP_TRANSPORT", "aiohttp")
     if HAVE_AIOHTTP:
-        assert default_transport() is not None
+        assert describe(default_transport(), "https://api.openai.com/v1") == "aiohttp"
     else:
         with pytest.raises(ImportError):
             default_transport()
+
+
+@pytest.mark.skipif(not HAVE_AIOHTTP, reason="httpx-aiohttp is not installed")
+def test_a_bare_no_proxy_keeps_the_fast_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 13, item 15: NO_PROXY alone configures no proxy (getproxies() still lists it)."""
+    monkeypatch.delenv("LLMPOOL_HTTP_TRANSPORT")
+    _clear_proxies(monkeypatch)
+    monkeypatch.setenv("NO_PROXY", "localhost,127.0.0.1")
+    transport = default_transport()
+    assert transport is not None
+    for url in ("https://api.openai.com/v1", "http://127.0.0.1:8080/v1"):
+        assert describe(transport, url) == "aiohttp"
+        assert planned(url) == "aiohttp"
+
+
+@pytest.mark.skipif(not HAVE_AIOHTTP, reason="httpx-aiohttp is not installed")
+def test_the_transport_follows_whether_a_proxy_applies_to_each_provider(
+    emulator: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A proxy that applies to b's URL only: a goes over aiohttp (straight to the emulator),
+    b over httpx through the proxy (nothing listens there: a connection error), and health()
+    and stats() say so, before and after start()."""
+    emulator.add("a", "openai")
+    emulator.add("b", "openai")
+    emulator.write_config(tmp_path / "c.json")
+    monkeypatch.delenv("LLMPOOL_HTTP_TRANSPORT")
+    _clear_proxies(monkeypatch)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # discard port: refused
+    monkeypatch.setenv("no_proxy", f"localhost,127.0.0.1:{emulator['a'].port}")
+    expected = {"a": "aiohttp", "b": "httpx+proxy"}
+
+    async def chat(name: str) -> str:
+        (tmp_path / f"{name}.policy").write_text(
+            f'policy "t"\nroute d {{ use {name} retry {{ attempts 1 }} timeout 2s }}'
+        )
+        pool = LLMPool(tmp_path / "c.json", tmp_path / f"{name}.policy", check_interval_s=0)
+        assert pool.health().transports == expected
+        async with pool:
+            assert pool.health().transports == expected
+            assert {n: s.transport for n, s in pool.stats().items()} == expected
+            try:
+                return (await pool.chat([text_message("user", "hi")], max_tokens=5)).provider
+            except ProviderError as exc:
+                return exc.error_class
+
+    assert asyncio.run(chat("a")) == "a"
+    assert asyncio.run(chat("b")) == "connection"
