@@ -380,8 +380,9 @@ def _litellm_record(where: str, data: Any, provider_key: str) -> TrafficRecord:
     meta = _obj(data.get("metadata"))
     params = _obj(data.get("model_parameters"))
     tenant = meta.get("user_api_key_team_id") or meta.get("user_api_key_team_alias")
+    # the end user: the proxy's, else the request's own `user` parameter, else the key's user
     user = data.get("end_user") or meta.get("user_api_key_end_user_id")
-    user = user or meta.get("user_api_key_user_id")
+    user = user or params.get("user") or meta.get("user_api_key_user_id")
     tags = data.get("request_tags") or []
     if not isinstance(tags, list):
         raise TrafficError(f"{where}: request_tags must be a list")

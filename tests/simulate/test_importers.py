@@ -231,3 +231,11 @@ def test_litellm_direct_call_without_deployment_is_named_under_provider_key(key:
     deployments = {"model_id": {"dep-openai-1", "dep-anthropic-1", "dep-groq-1"},
                    "model_group": {"fast", "smart", "down"}}  # fmt: skip
     assert {a.provider for r in records for a in r.attempts} == deployments[key]
+
+
+def test_litellm_user_parameter_is_the_request_user() -> None:
+    # router.acompletion(..., user="u-1") reaches the payload as model_parameters.user only
+    sent = {p["id"]: p["model_parameters"].get("user") for p in _payloads()}
+    records = list(import_litellm(LITELLM_REAL))
+    assert {r.user for r in records} == {"u-1", "u-2", "u-3", None}
+    assert all(r.user == sent[r.id] for r in records)
