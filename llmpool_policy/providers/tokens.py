@@ -34,16 +34,17 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from ..messages import ChatMessage, ChatRequest, ImagePart
+from ..messages import ChatMessage, ChatRequest, ImagePart, MessageError
 
 __all__ = [
     "IMAGE_TOKENS_UNKNOWN",
     "estimate_image_tokens",
     "estimate_request_tokens",
     "estimate_text_tokens",
+    "estimate_wire_messages_tokens",
     "token_counter",
 ]
 
@@ -282,4 +283,46 @@ def estimate_request_tokens(request: ChatRequest, *, exact: bool = True) -> int:
             default=str,
         )
         total += TOOL_OVERHEAD + estimate_text_tokens(schema, exact=exact)
+    return total
+
+
+def _wire_image_tokens(part: Mapping[str, Any]) -> int:
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, Mapping) else image
+    detail = image.get("detail") if isinstance(image, Mapping) else None
+    if detail == "low":
+        return IMAGE_TOKENS_LOW
+    if not isinstance(url, str):
+        return IMAGE_TOKENS_UNKNOWN
+    try:
+        return estimate_image_tokens(ImagePart.from_url(url))
+    except MessageError:
+        return IMAGE_TOKENS_UNKNOWN
+
+
+def estimate_wire_messages_tokens(messages: Sequence[Any], *, exact: bool = True) -> int:
+    """Estimated input tokens of chat messages in OpenAI's wire form (``{role, content}`` dicts,
+    content a string or parts), as other tools log them: the rules of
+    :func:`estimate_request_tokens`, for importers whose source reports no usage (a failed
+    call). What is not a message or a part is not counted."""
+    total = REPLY_PRIMING
+    for message in messages:
+        if not isinstance(message, Mapping):
+            continue
+        total += MESSAGE_OVERHEAD + (1 if message.get("name") else 0)
+        content = message.get("content")
+        parts = [{"text": content}] if isinstance(content, str) else content
+        for part in parts if isinstance(parts, list) else ():
+            if not isinstance(part, Mapping):
+                continue
+            if isinstance(part.get("text"), str):
+                total += estimate_text_tokens(part["text"], exact=exact)
+            elif part.get("type") in ("image_url", "image", "input_image"):
+                total += _wire_image_tokens(part)
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
+            function = call.get("function") if isinstance(call, Mapping) else None
+            if isinstance(function, Mapping):
+                text = f"{function.get('name') or ''}{function.get('arguments') or ''}"
+                total += TOOL_OVERHEAD + estimate_text_tokens(text, exact=exact)
     return total

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..providers.base import classify_status
+from ..providers.tokens import estimate_wire_messages_tokens
 from .traffic import ObservedAttempt, TrafficError, TrafficRecord
 
 __all__ = ["error_class_of", "import_litellm", "import_openai_batch", "import_otel"]
@@ -122,26 +123,6 @@ def _number(value: Any, key: str, where: str) -> float | None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         raise TrafficError(f"{where}: {key} must be a number (got {value!r})")
     return float(value)
-
-
-def _text_tokens(messages: list[Any]) -> int:
-    """A size estimate from message text when the source reports no usage: 4 characters a
-    token (the pool's heuristic without tiktoken), 85 per image."""
-    chars, images = 0, 0
-    for message in messages:
-        if not isinstance(message, dict):
-            continue
-        content = message.get("content")
-        if isinstance(content, str):
-            chars += len(content)
-        elif isinstance(content, list):
-            for part in content:
-                if isinstance(part, dict):
-                    if isinstance(part.get("text"), str):
-                        chars += len(part["text"])
-                    elif part.get("type") in ("image_url", "image", "input_image"):
-                        images += 1
-    return math.ceil(chars / 4) + 85 * images
 
 
 def _images(messages: list[Any]) -> int:
@@ -284,8 +265,9 @@ def _batch_record(
         elif out.get("error") is None:
             raise TrafficError(f"{out_where}: an output line needs a response or an error")
     seen.add(cid)
+    estimated = input_tokens is None
     if input_tokens is None:
-        input_tokens = _text_tokens(messages)
+        input_tokens = estimate_wire_messages_tokens(messages)
     model = body.get("model")
     return TrafficRecord(
         id=cid,
@@ -302,6 +284,7 @@ def _batch_record(
         seed=body.get("seed") if isinstance(body.get("seed"), int) else None,
         user=body.get("user") if isinstance(body.get("user"), str) else None,
         attempts=attempts,
+        input_tokens_estimated=estimated,
     )
 
 
@@ -411,10 +394,15 @@ def _litellm_record(where: str, data: Any, provider_key: str) -> TrafficRecord:
             http_status, str(info.get("error_class") or ""), str(data.get("error_str") or "")
         )
     messages = data.get("messages")
+    input_tokens, estimated = prompt or 0, False
+    if not prompt and isinstance(messages, list) and messages:
+        # a failed call reports no usage (prompt_tokens 0) but logs the messages: estimate them
+        input_tokens, estimated = estimate_wire_messages_tokens(messages), True
     return TrafficRecord(
         id=rid,
         ts=start,
-        input_tokens=prompt or 0,
+        input_tokens=input_tokens,
+        input_tokens_estimated=estimated,
         output_tokens=completion if status == "success" else None,
         max_tokens=_count(params.get("max_tokens"), "model_parameters.max_tokens", where),
         model=group or model,

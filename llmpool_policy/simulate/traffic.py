@@ -49,6 +49,7 @@ _RECORD_KEYS = frozenset(
         "seed",
         "attempts",
         "ts_synthesised",
+        "input_tokens_estimated",
         "bodies",
     }
 )
@@ -120,6 +121,9 @@ class TrafficRecord:
     seed: int | None = None
     attempts: tuple[ObservedAttempt, ...] = ()
     ts_synthesised: bool = False  # the source had no arrival times; an importer made them up
+    # the source reported no prompt usage (a failed call); an importer estimated input_tokens
+    # from the messages
+    input_tokens_estimated: bool = False
     # The messages as sent (role, content), only when a pool records with record_bodies=True;
     # never read by the simulator.
     bodies: tuple[Mapping[str, Any], ...] = ()
@@ -181,6 +185,8 @@ class TrafficRecord:
             data["attempts"] = [a.to_json() for a in self.attempts]
         if self.ts_synthesised:
             data["ts_synthesised"] = True
+        if self.input_tokens_estimated:
+            data["input_tokens_estimated"] = True
         if self.bodies:
             data["bodies"] = [dict(b) for b in self.bodies]
         return data
@@ -274,6 +280,9 @@ def record_from_json(data: Any, where: str = "record") -> TrafficRecord:
     synthesised = data.get("ts_synthesised", False)
     if not isinstance(synthesised, bool):
         raise TrafficError(f"{where}: ts_synthesised must be true or false")
+    estimated = data.get("input_tokens_estimated", False)
+    if not isinstance(estimated, bool):
+        raise TrafficError(f"{where}: input_tokens_estimated must be true or false")
     bodies = data.get("bodies", [])
     if not isinstance(bodies, list) or not all(isinstance(b, dict) for b in bodies):
         raise TrafficError(f"{where}: bodies must be a list of message objects")
@@ -296,6 +305,7 @@ def record_from_json(data: Any, where: str = "record") -> TrafficRecord:
         seed=seed,
         attempts=tuple(_attempt(a, f"{where}: attempts[{i}]") for i, a in enumerate(attempts)),
         ts_synthesised=synthesised,
+        input_tokens_estimated=estimated,
         bodies=tuple(bodies),
     )
 

@@ -11,6 +11,8 @@ import pytest
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 
 from llmpool_policy.cli import main
+from llmpool_policy.messages import ChatRequest, text_message
+from llmpool_policy.providers.tokens import estimate_request_tokens, estimate_wire_messages_tokens
 from llmpool_policy.simulate import (
     TrafficError,
     TrafficRecord,
@@ -54,7 +56,10 @@ def test_openai_batch_joins_input_and_output_on_custom_id() -> None:
     assert (two.images, two.max_tokens, two.output_tokens) == (1, 100, 3)  # max_completion_tokens
     assert three.tools == 1
     assert [(a.error_class, a.status) for a in three.attempts] == [("rate_limited", 429)]
-    assert three.input_tokens == 7  # no usage on a 429: estimated from the text (28 chars / 4)
+    # no usage on a 429: estimated from the messages by the pool's estimator, and flagged
+    sent = json.loads((DATA / "batch-input.jsonl").read_text().splitlines()[2])
+    assert three.input_tokens == estimate_wire_messages_tokens(sent["body"]["messages"]) > 0
+    assert three.input_tokens_estimated and not one.input_tokens_estimated
     assert four.attempts == ()  # batch_expired: a batch-level error, not a provider attempt
     assert five.attempts == () and five.output_tokens is None  # no output line
 
@@ -239,3 +244,39 @@ def test_litellm_user_parameter_is_the_request_user() -> None:
     records = list(import_litellm(LITELLM_REAL))
     assert {r.user for r in records} == {"u-1", "u-2", "u-3", None}
     assert all(r.user == sent[r.id] for r in records)
+
+
+def test_wire_messages_are_estimated_like_the_pools_requests() -> None:
+    wire = [{"role": "system", "content": "You are terse."},
+            {"role": "user", "content": [{"type": "text", "text": "Count these words, please."}]},
+            {"role": "assistant", "content": "Four."}]  # fmt: skip
+    request = ChatRequest(
+        messages=(
+            text_message("system", "You are terse."),
+            text_message("user", "Count these words, please."),
+            text_message("assistant", "Four."),
+        )
+    )
+    assert estimate_wire_messages_tokens(wire) == estimate_request_tokens(request)
+    with_image = [{"role": "user", "content": [
+        {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}]}]  # fmt: skip
+    assert estimate_wire_messages_tokens(with_image) == 3 + 3 + 1000  # an image by URL
+
+
+def test_litellm_failed_call_input_tokens_are_estimated_and_flagged() -> None:
+    # LiteLLM logs prompt_tokens 0 for a failed call, with the messages it sent
+    failed = [p for p in _payloads() if p["status"] == "failure" and p["model_group"] == "down"]
+    assert failed and all(p["prompt_tokens"] == 0 for p in failed)
+    expected = estimate_wire_messages_tokens(failed[0]["messages"])  # type: ignore[arg-type]
+    records = list(import_litellm(LITELLM_REAL))
+    down = [r for r in records if r.model == "down"]
+    assert down and all(r.input_tokens == expected > 100 for r in down)
+    assert all(r.input_tokens_estimated and r.to_json()["input_tokens_estimated"] for r in down)
+    answered = [r for r in records if r.attempts[-1].error_class is None]
+    assert answered and not any(r.input_tokens_estimated for r in answered)
+    assert all("input_tokens_estimated" not in r.to_json() for r in answered)
+    _valid(records)
+    buf = io.StringIO()
+    write_traffic(records, buf)
+    buf.seek(0)
+    assert list(read_traffic(buf, validate=True)) == records
