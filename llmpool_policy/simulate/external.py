@@ -29,6 +29,7 @@ import math
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -198,8 +199,6 @@ def import_openai_batch(
 
 
 def _with_ts(record: TrafficRecord, ts: float) -> TrafficRecord:
-    from dataclasses import replace
-
     return replace(record, ts=round(ts, 6), ts_synthesised=True)
 
 
@@ -296,14 +295,15 @@ def import_litellm(
 ) -> Iterator[TrafficRecord]:
     """Records from LiteLLM ``StandardLoggingPayload`` JSON lines (e.g. a custom logger's
     ``json.dumps(kwargs["standard_logging_object"])`` per call), sorted by ``startTime`` (a
-    logger writes them as calls *end*). ``provider_key``: ``"provider/model"`` names the
-    attempt's provider ``custom_llm_provider/model``; ``"model_id"`` uses the deployment id;
-    ``"model_group"`` the public model name (a call made without a Router has neither: a bad
-    line)."""
+    logger writes them as calls *end*). Payloads sharing a ``trace_id`` (a Router's retries
+    and fallbacks of one call) are one request with an attempt each. ``provider_key``:
+    ``"provider/model"`` names the attempt's provider ``custom_llm_provider/model``;
+    ``"model_id"`` uses the deployment id; ``"model_group"`` the public model name (a call
+    made without a Router has neither: a bad line)."""
     if provider_key not in ("provider/model", "model_id", "model_group"):
         raise ValueError(f"unknown provider_key {provider_key!r}")
-    records: list[tuple[float, int, TrafficRecord]] = []
-    for n, (where, data) in enumerate(_lines(Path(path))):
+    traces: dict[str, list[TrafficRecord]] = {}
+    for where, data in _lines(Path(path)):
         try:
             if isinstance(data, TrafficError):
                 raise data
@@ -311,10 +311,30 @@ def import_litellm(
         except TrafficError as exc:
             _fail(exc, on_error)
             continue
-        records.append((record.ts, n, record))
-    records.sort(key=lambda r: (r[0], r[1]))
-    for _ts, _n, record in records:
-        yield record
+        trace = data.get("trace_id")
+        key = f"trace:{trace}" if isinstance(trace, str) and trace else f"{where}"
+        traces.setdefault(key, []).append(record)
+    requests = [_one_request(calls) for calls in traces.values()]
+    yield from sorted(requests, key=lambda r: r.ts)  # stable: file order among equal starts
+
+
+def _one_request(calls: list[TrafficRecord]) -> TrafficRecord:
+    """The payloads of one call (a Router's retries and fallbacks share its ``trace_id``) as one
+    request: the first try's features and arrival, every attempt in start order, the last
+    try's id and answer, the prompt usage a provider reported (else the estimate)."""
+    if len(calls) == 1:
+        return calls[0]
+    calls = sorted(calls, key=lambda r: r.ts)
+    first, last = calls[0], calls[-1]
+    sized = next((c for c in calls if c.input_tokens and not c.input_tokens_estimated), first)
+    return replace(
+        first,
+        id=last.id,
+        input_tokens=sized.input_tokens,
+        input_tokens_estimated=sized.input_tokens_estimated,
+        output_tokens=last.output_tokens,
+        attempts=tuple(a for c in calls for a in c.attempts),
+    )
 
 
 def _provider_model(llm_provider: Any, model: str | None) -> str:

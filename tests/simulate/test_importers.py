@@ -280,3 +280,32 @@ def test_litellm_failed_call_input_tokens_are_estimated_and_flagged() -> None:
     write_traffic(records, buf)
     buf.seek(0)
     assert list(read_traffic(buf, validate=True)) == records
+
+
+def test_litellm_router_retries_and_fallbacks_of_one_call_are_one_request() -> None:
+    payloads = _payloads()
+    traces: dict[object, list[dict[str, object]]] = {}
+    for p in payloads:
+        traces.setdefault(p["trace_id"], []).append(p)
+    records = list(import_litellm(LITELLM_REAL))
+    assert len(records) == len(traces) < len(payloads)  # one request per trace_id
+    by_model = {r.model: r for r in records}
+    # smart: rate limited, retried once, answered by the fallback group fast (one trace_id)
+    smart = by_model["smart"]
+    assert [(a.provider, a.error_class) for a in smart.attempts] == [
+        ("anthropic/claude-3-haiku-20240307", "rate_limited"),
+        ("anthropic/claude-3-haiku-20240307", "rate_limited"),
+        ("openai/gpt-4o-mini", None),
+    ]
+    (trace,) = [t for t in traces.values() if t[0]["model_group"] == "smart"]
+    answer = next(p for p in trace if p["status"] == "success")
+    assert smart.id == answer["id"] and smart.ts == min(p["startTime"] for p in trace)
+    assert (smart.input_tokens, smart.output_tokens) == (
+        answer["prompt_tokens"], answer["completion_tokens"],
+    )  # fmt: skip
+    assert not smart.input_tokens_estimated and smart.max_tokens == 64 and smart.user == "u-2"
+    # down: both tries failed; one request, two attempts, no answer
+    down = by_model["down"]
+    assert [a.error_class for a in down.attempts] == ["server_error", "server_error"]
+    assert down.output_tokens is None
+    _valid(records)
