@@ -14,6 +14,7 @@ from typing import Any
 from .errors import NoProviderAvailableError
 
 __all__ = [
+    "DEFAULT_COOL_DOWN_CAP_S",
     "BudgetCheck",
     "CandidateTrace",
     "Decision",
@@ -23,6 +24,12 @@ __all__ = [
     "SplitDraw",
     "Trace",
 ]
+
+
+# The longest a provider's retry-after takes it out of rotation when the policy does not say
+# (`honor retry_after ..., cool down at most D`): a `retry-after: 2592000` must not bench a
+# provider for 30 days.
+DEFAULT_COOL_DOWN_CAP_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,10 @@ class PlannedAttempt:
     # The provider's context window (None: unknown), so that a context_window failure fails
     # over only to larger windows. Static config, not part of the plan's JSON.
     context_window: int | None = None
+    # The longest a retry-after from this provider takes it out of rotation (the retry
+    # block's `cool down at most`). Not part of the plan's JSON: the same for every attempt
+    # of a route, it is the route's setting.
+    cool_down_cap_s: float = DEFAULT_COOL_DOWN_CAP_S
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -707,13 +707,19 @@ class LLMPool:
         now = self._clock.now()
         wall = self._clock.wall()  # Anthropic's resets and HTTP-date retry-afters are wall times
         limits = adapter.limits_from_headers(headers, now=wall)
+        # A spent limit benches the provider until its reset: no longer than a retry-after may.
+        cap = send.cool_down_cap_s
         if limits.requests_remaining is not None and limits.requests_reset_s is not None:
             metrics.update_from_headers(
-                kind="rpm", remaining=limits.requests_remaining, reset_in_s=limits.requests_reset_s
+                kind="rpm",
+                remaining=limits.requests_remaining,
+                reset_in_s=min(limits.requests_reset_s, cap),
             )
         if limits.tokens_remaining is not None and limits.tokens_reset_s is not None:
             metrics.update_from_headers(
-                kind="tpm", remaining=limits.tokens_remaining, reset_in_s=limits.tokens_reset_s
+                kind="tpm",
+                remaining=limits.tokens_remaining,
+                reset_in_s=min(limits.tokens_reset_s, cap),
             )
         parsed = adapter.parse(status, headers, body, provider=provider, now=wall)
         if isinstance(parsed, ProviderFailure):
@@ -749,11 +755,9 @@ class LLMPool:
         latency = now - started
         gate.complete(failure.error_class, latency, None, 0.0)
         metrics = self._registry.provider(send.provider)
-        if failure.retry_after_s is not None and failure.error_class in (
-            "rate_limited",
-            "overloaded",
-        ):
-            metrics.cool_down(failure.retry_after_s)
+        cool_down = send.cool_down_s(failure.error_class, failure.retry_after_s)
+        if cool_down is not None:
+            metrics.cool_down(cool_down)
         self._events.emit(
             "request_error",
             {"request_id": rid, "provider": send.provider, "route": send.route,

@@ -99,6 +99,12 @@ CATCH_ALL = "\nroute default { use all }"
         ("retry q { attempts 2.5 }\nroute r { use all retry q }", ["E303"]),
         ("retry q { backoff exponential 8s .. 1s }\nroute r { use all retry q }", ["E304"]),
         ("retry q { backoff constant 0s }\nroute r { use all retry q }", ["E301"]),
+        (
+            "retry q { honor retry_after up to 20s, cool down at most 0s }\n"
+            "route r { use all retry q }",
+            ["E301"],
+        ),
+        ("retry q { honor retry_after, cool down at most 5m }\nroute r { use all retry q }", []),
         ("retry q { on 600 }\nroute r { use all retry q }", ["E306"]),
         ("retry q { on 504..500 }\nroute r { use all retry q }", ["E306"]),
         ("retry q { on rate_limted }\nroute r { use all retry q }", ["E108"]),

@@ -37,7 +37,7 @@ group c = all
 group d = a
 retry r { attempts 3 backoff exponential 500ms..8s jitter full on rate_limited, 429, 5xx, 500..504
 honor retry_after up to 20s }
-retry s { backoff constant 1s  honor retry_after }
+retry s { backoff constant 1s  honor retry_after cool down at most 2m }
 retry t   from   config{honor retry_after up to 20s}
 breaker br { open after 5 failures within 1m  cool down 30s extend on failure up to 5m probe 1
   count overloaded, 503 }
@@ -74,7 +74,7 @@ retry r {
 
 retry s {
   backoff constant 1s
-  honor retry_after
+  honor retry_after, cool down at most 2m
 }
 
 retry t from config {

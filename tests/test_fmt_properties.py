@@ -108,6 +108,11 @@ GROUP_EXPR = st.one_of(
     NAME.map(lambda n: [n]),
 )
 UP_TO = optional(DURATION.map(lambda d: ["up", "to", d]))
+COOL_DOWN_CAP = optional(
+    st.tuples(st.sampled_from([[], [","]]), DURATION).map(
+        lambda t: [*t[0], "cool", "down", "at", "most", t[1]]
+    )
+)
 RETRY_STMTS = st.lists(
     st.one_of(
         NUMBER.map(lambda n: ["attempts", n]),
@@ -118,7 +123,7 @@ RETRY_STMTS = st.lists(
             optional(st.sampled_from(["full", "equal", "none"]).map(lambda j: ["jitter", j])),
         ).map(lambda t: ["backoff", t[0], t[1], *t[2], *t[3]]),
         ERROR_ITEMS.map(lambda e: ["on", *e]),
-        UP_TO.map(lambda c: ["honor", "retry_after", *c]),
+        st.tuples(UP_TO, COOL_DOWN_CAP).map(lambda c: ["honor", "retry_after", *c[0], *c[1]]),
     ),
     max_size=4,
 )

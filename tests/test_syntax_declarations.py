@@ -13,7 +13,7 @@ retry standard {
   attempts 3
   backoff exponential 500ms .. 8s jitter full
   on rate_limited, 429, 5xx, 500..504
-  honor retry_after up to 20s
+  honor retry_after up to 20s, cool down at most 10m
 }
 breaker default {
   open after 5 failures within 1m
@@ -77,6 +77,7 @@ def test_every_construct() -> None:
         ast.StatusRange(500, 504),
     )
     assert isinstance(honor, ast.HonorRetryAfter) and honor.cap is not None
+    assert honor.cool_down_cap is not None and honor.cool_down_cap.seconds() == 600.0
 
     breaker = next(d for d in policy.decls if isinstance(d, ast.BreakerDecl))
     count, rate, cool, probe, count_on = breaker.settings

@@ -706,6 +706,7 @@ def _compile_route(spec: PolicySpec, route: RouteSpec) -> CompiledRoute:
             retry_on=route.retry_on,
             retry_statuses=route.retry_statuses,
             retry_after_cap_s=route.retry_after_cap_s,
+            cool_down_cap_s=route.cool_down_cap_s,
             context_window=context_window(a),
         )
         attempts[name] = attempt

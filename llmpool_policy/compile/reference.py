@@ -266,6 +266,7 @@ def _route_plan(
             retry_on=route.retry_on,
             retry_statuses=route.retry_statuses,
             retry_after_cap_s=route.retry_after_cap_s,
+            cool_down_cap_s=route.cool_down_cap_s,
             context_window=context_window(attrs_by_name[name]),
         )
         for name in plan

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..decision import DEFAULT_COOL_DOWN_CAP_S
 from ..semantics import CheckedPolicy, PoolDefaults, ProviderFacts
 from ..semantics.bounds import retry_block, retry_shape
 from ..semantics.defaults import DEFAULT_TIMEOUT_SECONDS
@@ -67,6 +68,8 @@ class RouteSpec:
     breaker: str | None
     # One call's time when neither the route nor the provider gives one: the pool's `timeout`.
     default_timeout_s: float = DEFAULT_TIMEOUT_SECONDS
+    # The longest a provider's retry-after benches it (`cool down at most D`, else the default).
+    cool_down_cap_s: float = DEFAULT_COOL_DOWN_CAP_S
 
 
 @dataclass(frozen=True)
@@ -262,8 +265,11 @@ def build_spec(
         deadline, max_attempts, max_cost, wait = _limits(route, checked)
         order_by = next((s for s in route.body if isinstance(s, ast.OrderBy)), None)
         honor_cap = None
+        cool_down_cap = DEFAULT_COOL_DOWN_CAP_S
         if honor is not None:
             honor_cap = honor.cap.seconds() if honor.cap is not None else float("inf")
+            if honor.cool_down_cap is not None:
+                cool_down_cap = honor.cool_down_cap.seconds()
         routes.append(
             RouteSpec(
                 name=route.name.value,
@@ -295,6 +301,7 @@ def build_spec(
                 wait_s=wait,
                 breaker=breaker,
                 default_timeout_s=pool.timeout_s,
+                cool_down_cap_s=cool_down_cap,
             )
         )  # fmt: skip
     budgets = tuple(

@@ -35,7 +35,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from ..decision import Decision, PlannedAttempt, RoutePlan
+from ..decision import DEFAULT_COOL_DOWN_CAP_S, Decision, PlannedAttempt, RoutePlan
 from ..errors import (
     DeadlineExceededError,
     LLMPoolError,
@@ -68,6 +68,16 @@ class Send:
     # another try at this provider may follow: only then does the executor want the gate's
     # answer (``Outcome.available_in_s``) after a failure, so the driver skips asking it
     may_retry: bool = True
+    # the longest a retry-after from this provider may bench it (the route's ceiling)
+    cool_down_cap_s: float = DEFAULT_COOL_DOWN_CAP_S
+
+    def cool_down_s(self, error_class: str | None, retry_after_s: float | None) -> float | None:
+        """How long a failure takes the provider out of rotation: its retry-after on a
+        rate-limited or overloaded answer, capped by the policy's ceiling; None: not at all.
+        One rule for both drivers (the pool and the simulator)."""
+        if retry_after_s is None or error_class not in ("rate_limited", "overloaded"):
+            return None
+        return min(retry_after_s, self.cool_down_cap_s)
 
 
 @dataclass(frozen=True)
@@ -226,6 +236,7 @@ class Executor:
             self._used + 1,
             self._tries + 1,
             self._tries + 1 < attempt.tries,
+            attempt.cool_down_cap_s,
         )
         return self._pending
 

@@ -486,8 +486,13 @@ def retry_values(ctx: Context) -> Iterator[Diagnostic]:
                             setting.span,
                             help=f"swap them: {setting.cap.text} .. {setting.base.text}",
                         )
-            elif isinstance(setting, ast.HonorRetryAfter) and setting.cap is not None:
-                yield from _positive_duration(ctx, setting.cap, "the retry-after cap")
+            elif isinstance(setting, ast.HonorRetryAfter):
+                if setting.cap is not None:
+                    yield from _positive_duration(ctx, setting.cap, "the retry-after cap")
+                if setting.cool_down_cap is not None:
+                    yield from _positive_duration(
+                        ctx, setting.cool_down_cap, "the cool-down ceiling"
+                    )
 
 
 @rule("E301", "E303", "E305")

@@ -544,8 +544,9 @@ class _Run:
             outcome = Outcome(None, status, latency, response=SimResponse(send.provider, tin, tout))
         else:
             gate.complete(error_class, latency, None, 0.0)
-            if retry_after is not None and error_class in ("rate_limited", "overloaded"):
-                metrics.cool_down(retry_after)
+            cool_down = send.cool_down_s(error_class, retry_after)
+            if cool_down is not None:
+                metrics.cool_down(cool_down)
             available = (
                 metrics.available_in(flight.tokens + (flight.record.max_tokens or 0))
                 if send.may_retry

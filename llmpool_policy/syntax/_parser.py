@@ -334,8 +334,13 @@ class _ToAst(Transformer[Token, ast.Policy]):
     def retry_on(self, span: Span, items: tuple[ast.ErrorItem, ...]) -> ast.RetryOn:
         return ast.RetryOn(items, span)
 
-    def retry_honor(self, span: Span, cap: ast.Literal | None) -> ast.HonorRetryAfter:
-        return ast.HonorRetryAfter(cap, span)
+    def retry_honor(
+        self, span: Span, cap: ast.Literal | None, cool: ast.Literal | None
+    ) -> ast.HonorRetryAfter:
+        return ast.HonorRetryAfter(cap, span, cool)
+
+    def cool_down_cap(self, span: Span, duration: ast.Literal) -> ast.Literal:
+        return duration
 
     def breaker_decl(
         self,

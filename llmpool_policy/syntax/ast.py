@@ -306,8 +306,13 @@ class RetryOn:
 
 @dataclass(frozen=True)
 class HonorRetryAfter:
+    """``honor retry_after [up to CAP] [, cool down at most COOL]``: ``cap`` bounds the sleep
+    before a retry; ``cool_down_cap`` the time a retry-after keeps the provider out of rotation
+    (None: the default, :data:`~llmpool_policy.decision.DEFAULT_COOL_DOWN_CAP_S`)."""
+
     cap: Literal | None
     span: Span = _span()
+    cool_down_cap: Literal | None = None
 
 
 RetrySetting: TypeAlias = Attempts | Backoff | RetryOn | HonorRetryAfter

@@ -179,7 +179,8 @@ def _retry_setting(s: ast.RetrySetting) -> str:
     if isinstance(s, ast.RetryOn):
         return "on " + _error_list(s.items)
     cap = f" up to {s.cap.text}" if s.cap is not None else ""
-    return "honor retry_after" + cap
+    cool = f", cool down at most {s.cool_down_cap.text}" if s.cool_down_cap is not None else ""
+    return "honor retry_after" + cap + cool
 
 
 def _breaker_setting(s: ast.BreakerSetting) -> str:

@@ -176,6 +176,31 @@ def test_rate_limit_storm_and_retry_after_cool_down() -> None:
     assert served == {"backup"}
 
 
+@pytest.mark.parametrize(("honor", "cap_s"), [(", cool down at most 1m", 60.0), ("", 600.0)])
+def test_a_thirty_day_retry_after_benches_the_provider_only_up_to_the_cap(
+    honor: str, cap_s: float
+) -> None:
+    """Issue 13, item 13, simulated as live: one 429 with a 30-day retry-after takes the
+    primary out of rotation for the policy's ceiling (default 10m), then it serves again."""
+    config = two_providers()
+    text = PRIMARY_FIRST.replace(
+        "order by priority",
+        f"order by priority\n  retry {{ attempts 1 honor retry_after up to 20s{honor} }}",
+    )
+    policy = Policy.from_text(text, config=config)
+    storm = scenario_from_json(
+        {"events": [{"kind": "rate_limit_storm", "provider": "primary", "from": "0s",
+                     "to": "0.1s", "probability": 1.0, "retry_after": "30d"}]}
+    )  # fmt: skip
+    result = Simulator(policy, config, scenario=storm, seed=1).run(steady(80, every=cap_s / 40))
+    assert result.outcome_of(0) == "ok" and result.served_by(0) == "backup"  # after a 429
+    start = result.arrival[0]
+    served = [(result.arrival[i] - start, result.served_by(i)) for i in range(1, len(result))]
+    back = cap_s + 5.0  # the 429 came within the first call's latency
+    assert {p for t, p in served if t < cap_s} == {"backup"}
+    assert {p for t, p in served if t > back} == {"primary"}  # main: backup for 30 days
+
+
 def test_a_retry_past_the_deadline_fails_over_in_the_simulator_too() -> None:
     """Issue 11, item 3, simulated: the primary's retry sleep (6 s) would pass the 5 s
     deadline, so the backup is tried at once and every request succeeds, none waiting."""
