@@ -18,7 +18,8 @@ bodies and keys are never copied into a record: only counts and sizes.
   (``metadata.user_api_key_team_id``, else its alias) the tenant.
 - ``otel``: an OTLP/JSON ``ExportTraceServiceRequest`` (one document, or one per line as the
   collector's file exporter writes): every span with ``gen_ai.*`` attributes is a request;
-  others are left out. The provider is ``gen_ai.system``; ``error.type`` (a status code or an
+  others are left out. The provider is ``gen_ai.provider.name`` (else the older
+  ``gen_ai.system``, renamed values mapped to the current ones); ``error.type`` (a status code or an
   error name) or an error status makes the attempt a failure.
 """
 
@@ -545,6 +546,29 @@ def _spans(where: str, doc: Any) -> Iterator[tuple[str, dict[str, Any], dict[str
                 yield span_at, attrs, span
 
 
+# gen_ai.system values the semantic conventions renamed (gen_ai.provider.name takes the new).
+_RENAMED_SYSTEMS: Final[Mapping[str, str]] = {
+    "az.ai.inference": "azure.ai.inference",
+    "az.ai.openai": "azure.ai.openai",
+    "gemini": "gcp.gemini",
+    "vertex_ai": "gcp.vertex_ai",
+}
+
+
+def _otel_provider(attrs: Mapping[str, Any]) -> str | None:
+    """``gen_ai.provider.name`` (current conventions), else ``gen_ai.system`` (the older name,
+    its deprecated values mapped to their replacements, so two instrumentations of different
+    ages name a provider alike), else ``server.address``."""
+    current = attrs.get("gen_ai.provider.name")
+    if isinstance(current, str) and current:
+        return current
+    system = attrs.get("gen_ai.system")
+    if isinstance(system, str) and system:
+        return _RENAMED_SYSTEMS.get(system, system)
+    address = attrs.get("server.address")
+    return address if isinstance(address, str) and address else None
+
+
 def _otel_record(
     where: str, resource: Mapping[str, Any], span: Mapping[str, Any]
 ) -> TrafficRecord | None:
@@ -558,11 +582,11 @@ def _otel_record(
     if start_ns is None:
         raise TrafficError(f"{where}: startTimeUnixNano is required")
     end_ns = _count(span.get("endTimeUnixNano"), "endTimeUnixNano", where)
-    provider = attrs.get("gen_ai.system") or attrs.get("gen_ai.provider.name")
-    if not isinstance(provider, str) or not provider:
-        provider = attrs.get("server.address")
-    if not isinstance(provider, str) or not provider:
-        raise TrafficError(f"{where}: no provider (gen_ai.system or server.address)")
+    provider = _otel_provider(attrs)
+    if provider is None:
+        raise TrafficError(
+            f"{where}: no provider (gen_ai.provider.name, gen_ai.system or server.address)"
+        )
     tin = attrs.get("gen_ai.usage.input_tokens", attrs.get("gen_ai.usage.prompt_tokens"))
     tout = attrs.get("gen_ai.usage.output_tokens", attrs.get("gen_ai.usage.completion_tokens"))
     input_tokens = _count(tin, "gen_ai.usage.input_tokens", where)

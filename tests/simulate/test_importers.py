@@ -309,3 +309,33 @@ def test_litellm_router_retries_and_fallbacks_of_one_call_are_one_request() -> N
     assert [a.error_class for a in down.attempts] == ["server_error", "server_error"]
     assert down.output_tokens is None
     _valid(records)
+
+
+# ---- spans made by the OpenTelemetry SDK (tests/simulate/data/otel/README.md) ---------------
+
+OTEL_REAL = DATA / "otel" / "two-instrumentations.json"
+
+
+def _spans_by_response_id() -> dict[str, list[dict[str, object]]]:
+    doc = json.loads(OTEL_REAL.read_text())
+    out: dict[str, list[dict[str, object]]] = {}
+    for rs in doc["resourceSpans"]:
+        for ss in rs["scopeSpans"]:
+            for span in ss["spans"]:
+                attrs = {a["key"]: a["value"] for a in span.get("attributes", [])}
+                rid = attrs.get("gen_ai.response.id", {}).get("stringValue", "")
+                out.setdefault(rid, []).append({"span": span, "attrs": attrs})
+    return out
+
+
+def test_otel_provider_name_is_read_first_and_old_system_values_are_renamed() -> None:
+    spans = _spans_by_response_id()
+    both = spans["chatcmpl-BBB222"][0]["attrs"]
+    assert both["gen_ai.system"] == {"stringValue": "az.ai.openai"}
+    assert both["gen_ai.provider.name"] == {"stringValue": "azure.ai.openai"}
+    records = list(import_otel(OTEL_REAL))
+    _valid(records)
+    # the two gpt-4o calls: one span with both attributes, one with the old (deprecated) value
+    azure = [r.attempts[0].provider for r in records if r.model == "gpt-4o"]
+    assert azure == ["azure.ai.openai", "azure.ai.openai"]
+    assert {r.attempts[0].provider for r in records if r.model == "gpt-4o-mini"} == {"openai"}
