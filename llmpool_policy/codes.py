@@ -16,6 +16,7 @@ CODES: Final[dict[str, str]] = {
     "E001": "unexpected token",
     "E002": "unexpected end of file",
     "E003": "invalid character or unterminated string",
+    "E005": "policy too large",
     # names
     "E101": "unknown provider",
     "E102": "unknown group",

@@ -1,8 +1,10 @@
 """The broken-policy corpus: every file yields exactly the codes its `# expect:` line names.
 
 Each file in tests/policies/broken/ is a small, realistic slip. Its first line lists the codes it
-must produce; a second line `# config: FILE` checks it against a provider config. The rendered
-diagnostics are snapshot-tested, so wording, carets and help lines are reviewed like code.
+must produce; a second line `# config: FILE` checks it against a provider config. A line
+`# grow to N characters` has comment lines appended up to that size, for the size limit (E005),
+which no file in the repository should reach. The rendered diagnostics are snapshot-tested, so
+wording, carets and help lines are reviewed like code.
 """
 
 from __future__ import annotations
@@ -27,6 +29,18 @@ DIAGNOSTICS_DOC = ROOT / "docs" / "diagnostics.md"
 
 _EXPECT = re.compile(r"^# expect: ([EWN]\d{3}(?:, [EWN]\d{3})*)\s*$")
 _CONFIG = re.compile(r"^# config: (\S+)\s*$")
+_GROW = re.compile(r"^# grow to (\d+) characters\s*$", re.M)
+
+
+def grown(text: str) -> str:
+    """``text`` with `# filler` lines appended up to the size its `# grow to` line asks for."""
+    match = _GROW.search(text)
+    if match is None:
+        return text
+    size = int(match.group(1))
+    filler = "# filler\n"
+    text += filler * max(0, (size - len(text)) // len(filler))
+    return text + "#" * max(0, size - len(text))
 
 
 @dataclass(frozen=True)
@@ -38,7 +52,7 @@ class Case:
 
 
 def load_case(path: Path) -> Case:
-    text = path.read_text(encoding="utf-8")
+    text = grown(path.read_text(encoding="utf-8"))
     lines = text.splitlines()
     match = _EXPECT.match(lines[0]) if lines else None
     assert match is not None, f"{path.name}: the first line must be `# expect: CODE[, CODE ...]`"
@@ -145,8 +159,8 @@ def test_documented_examples_fail_and_fixes_pass(code: str, section: str) -> Non
         if "Checked with `--config`" in section
         else None
     )
-    bad = diagnose(Case(Path("policy.policy"), failing, frozenset(), config))
+    bad = diagnose(Case(Path("policy.policy"), grown(failing), frozenset(), config))
     assert code in {d.code for d in bad}
-    rendered = render_text(next(d for d in bad if d.code == code), Source("p", failing))
+    rendered = render_text(next(d for d in bad if d.code == code), Source("p", grown(failing)))
     assert rendered.split("\n", 1)[0] in section
     assert diagnose(Case(Path("policy.policy"), fixed, frozenset(), config)) == []

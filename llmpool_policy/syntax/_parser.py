@@ -19,6 +19,7 @@ from .._gc import paused_gc
 from .._resources import data_path
 from ..diagnostics import Diagnostic, Span
 from . import ast
+from .limits import MAX_SOURCE_CHARS
 
 # Plain words for the grammar's named terminals, so no user ever reads `LSQB` or `__ANON_3`.
 _TERMINAL_WORDS: dict[str, str] = {
@@ -754,6 +755,8 @@ def parse_text(
     text: str, path: str
 ) -> tuple[tuple[ast.Decl, ...], tuple[ast.Comment, ...], list[Diagnostic]]:
     """Parse, recovering at top-level statements so independent syntax errors all show."""
+    if len(text) > MAX_SOURCE_CHARS:
+        return (), (), [_too_large(text, path)]
     with paused_gc():  # see _gc.py: the parse allocates many small acyclic objects
         return _parse_text(text, path)
 
@@ -790,18 +793,43 @@ def _parse_text(
         )
 
 
+def _too_large(text: str, path: str) -> Diagnostic:
+    """E005 at the first character past the limit: refused before any parsing, so a policy of
+    any size is answered at once."""
+    line = text.count("\n", 0, MAX_SOURCE_CHARS) + 1
+    column = MAX_SOURCE_CHARS - (text.rfind("\n", 0, MAX_SOURCE_CHARS) + 1) + 1
+    return Diagnostic(
+        "E005",
+        f"this policy is {len(text):,} characters long; a policy may have at most "
+        f"{MAX_SOURCE_CHARS:,}",
+        Span.point(line, column, MAX_SOURCE_CHARS),
+        path,
+        help="share conditions through groups and named retry blocks instead of repeating them",
+    )
+
+
 _COMMENT_OR_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*')
 
 
 def _scan_comments(text: str) -> tuple[ast.Comment, ...]:
-    """Comments, found by the lexer's rules (a # inside a string is not one), for `fmt`."""
+    """Comments, found by the lexer's rules (a # inside a string is not one), for `fmt`.
+
+    One pass: the line number and line start are carried forward from the previous match, so
+    the newlines before each comment are counted once, not again from the top of the file.
+    """
     found: list[ast.Comment] = []
+    line, line_start, counted_to = 1, 0, 0
     for m in _COMMENT_OR_STRING.finditer(text):
         body = m.group().rstrip()
         if not body.startswith("#"):
             continue
-        line = text.count("\n", 0, m.start()) + 1
-        col = m.start() - (text.rfind("\n", 0, m.start()) + 1) + 1
-        span = Span(line, col, line, col + len(body), m.start(), m.start() + len(body))
+        start = m.start()
+        newlines = text.count("\n", counted_to, start)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", counted_to, start) + 1
+        counted_to = start
+        col = start - line_start + 1
+        span = Span(line, col, line, col + len(body), start, start + len(body))
         found.append(ast.Comment(body, span))
     return tuple(found)
