@@ -41,8 +41,8 @@ from .providers import (
     adapter_for,
     estimate_request_tokens,
     provider_secrets,
-    transport_failure,
 )
+from .providers.exchange import exchange
 from .providers.pricing import response_cost
 from .recorder import TrafficRecorder
 from .request import RoutingRequest
@@ -112,15 +112,6 @@ class _State:
     adapters: Mapping[str, Adapter]
     policy_digest: str
     policy_origin: str
-
-
-def _aiohttp_cause(exc: BaseException) -> BaseException | None:
-    """The aiohttp error behind ``exc`` when it is not a timeout: httpx-aiohttp maps every
-    broken connection to ``httpx.ConnectTimeout`` and lets some errors through unmapped."""
-    cause = exc if type(exc).__module__.startswith("aiohttp") else exc.__cause__
-    if cause is None or not type(cause).__module__.startswith("aiohttp"):
-        return None
-    return None if isinstance(cause, TimeoutError) else cause
 
 
 class LLMPool:
@@ -677,33 +668,18 @@ class LLMPool:
         started = self._clock.now()
         secrets = provider_secrets(provider)
         try:
-            response = await client.request(
-                wire.method,
-                wire.url,
-                headers=dict(wire.headers),
-                content=wire.content(),
-                timeout=httpx.Timeout(send.timeout_s),
-            )
-            body = await response.aread()
-            status, headers = response.status_code, dict(response.headers)
+            answer = await exchange(client, wire, send.timeout_s, secrets=secrets)
         except asyncio.CancelledError:
             gate.cancel()
             raise
         except Exception as exc:
-            broken = _aiohttp_cause(exc)  # under the aiohttp transport: not a timeout after all
-            timed_out = isinstance(exc, httpx.TimeoutException)
-            if timed_out and broken is None:
-                failure = transport_failure("timeout", secrets=secrets)
-            elif isinstance(exc, httpx.TransportError) and not timed_out:
-                failure = transport_failure("connection", type(exc).__name__, secrets=secrets)
-            elif broken is not None:
-                failure = transport_failure("connection", type(broken).__name__, secrets=secrets)
-            else:
-                gate.cancel()  # never leave a reservation or a probe slot behind
-                if self._client is None:
-                    raise LLMPoolError("the pool was closed before the request finished") from exc
-                raise
-            return self._finish(send, gate, failure, started, rid, need)
+            gate.cancel()  # never leave a reservation or a probe slot behind
+            if self._client is None:
+                raise LLMPoolError("the pool was closed before the request finished") from exc
+            raise
+        if isinstance(answer, ProviderFailure):
+            return self._finish(send, gate, answer, started, rid, need)
+        status, headers, body = answer.status, answer.headers, answer.body
         now = self._clock.now()
         wall = self._clock.wall()  # Anthropic's resets and HTTP-date retry-afters are wall times
         limits = adapter.limits_from_headers(headers, now=wall)

@@ -498,7 +498,7 @@ class _Run:
             return Refused(gate.reason, gate.retry_in_s)
         record = flight.record
         s = self.behaviour[send.provider].attempt(now, record.input_tokens, record.answer_tokens)
-        if s.latency_s > send.timeout_s:  # httpx.TimeoutException -> transport_failure("timeout")
+        if s.latency_s > send.timeout_s:  # the pool's wall-clock bound on the whole exchange
             flight.sampled = ("timeout", None, send.timeout_s, None, 0, 0)
         else:
             flight.sampled = (
