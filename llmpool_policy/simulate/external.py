@@ -489,7 +489,8 @@ def _attributes(items: Any, where: str) -> dict[str, Any]:
 
 def import_otel(path: str | Path, *, on_error: OnError | None = None) -> Iterator[TrafficRecord]:
     """Records from OTLP/JSON trace exports: the GenAI spans (semantic conventions
-    ``gen_ai.*``), sorted by start time. Ids are the span ids."""
+    ``gen_ai.*``), sorted by start time. Ids are the span ids; spans with the same
+    ``gen_ai.response.id`` (one call seen by two instrumentations) are one record."""
     path = Path(path)
     text = path.read_text(encoding="utf-8")
     documents: list[tuple[str, Any]] = []
@@ -503,6 +504,7 @@ def import_otel(path: str | Path, *, on_error: OnError | None = None) -> Iterato
             documents.append((where, data))
     records: list[tuple[float, int, TrafficRecord]] = []
     seen: set[str] = set()
+    calls: dict[str, int] = {}  # gen_ai.response.id -> its record's index in records
     for where, doc in documents:
         try:
             spans = list(_spans(where, doc))
@@ -511,19 +513,56 @@ def import_otel(path: str | Path, *, on_error: OnError | None = None) -> Iterato
             continue
         for span_where, resource, span in spans:
             try:
-                record = _otel_record(span_where, resource, span)
-                if record is None:
+                found = _otel_record(span_where, resource, span)
+                if found is None:
                     continue
+                record, response_id = found
                 if record.id in seen:
                     raise TrafficError(f"{span_where}: span id {record.id} repeats")
             except TrafficError as exc:
                 _fail(exc, on_error)
                 continue
             seen.add(record.id)
+            if response_id is not None and response_id in calls:
+                i = calls[response_id]
+                merged = _same_call(records[i][2], record)
+                records[i] = (merged.ts, records[i][1], merged)
+                continue
+            if response_id is not None:
+                calls[response_id] = len(records)
             records.append((record.ts, len(records), record))
     records.sort(key=lambda r: (r[0], r[1]))
     for _ts, _n, record in records:
         yield record
+
+
+def _same_call(a: TrafficRecord, b: TrafficRecord) -> TrafficRecord:
+    """One call traced by two instrumentations (the same ``gen_ai.response.id``), e.g. an agent
+    framework's span around the client library's: the span that starts later, nearer the wire
+    (its duration is the call's own), with what it lacks taken from the other."""
+    inner, outer = (b, a) if b.ts >= a.ts else (a, b)
+    attempt, other = inner.attempts[0], outer.attempts[0]
+
+    def first(x: Any, y: Any) -> Any:
+        return y if x is None else x
+
+    return replace(
+        inner,
+        input_tokens=inner.input_tokens or outer.input_tokens,
+        output_tokens=first(inner.output_tokens, outer.output_tokens),
+        max_tokens=first(inner.max_tokens, outer.max_tokens),
+        model=first(inner.model, outer.model),
+        user=first(inner.user, outer.user),
+        temperature=first(inner.temperature, outer.temperature),
+        metadata={**outer.metadata, **inner.metadata},
+        attempts=(
+            replace(
+                attempt,
+                input_tokens=first(attempt.input_tokens, other.input_tokens),
+                output_tokens=first(attempt.output_tokens, other.output_tokens),
+            ),
+        ),
+    )
 
 
 def _spans(where: str, doc: Any) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
@@ -571,7 +610,8 @@ def _otel_provider(attrs: Mapping[str, Any]) -> str | None:
 
 def _otel_record(
     where: str, resource: Mapping[str, Any], span: Mapping[str, Any]
-) -> TrafficRecord | None:
+) -> tuple[TrafficRecord, str | None] | None:
+    """The span's record and its ``gen_ai.response.id`` (None: not a GenAI span)."""
     attrs = _attributes(span.get("attributes"), where)
     if not any(k.startswith("gen_ai.") for k in attrs):
         return None  # not a GenAI span (an HTTP span, a tool call's parent, ...)
@@ -613,7 +653,8 @@ def _otel_record(
     if isinstance(operation, str):
         metadata["operation"] = operation
     model = attrs.get("gen_ai.request.model")
-    return TrafficRecord(
+    response_id = attrs.get("gen_ai.response.id")
+    record = TrafficRecord(
         id=sid,
         ts=start_ns / 1e9,
         input_tokens=input_tokens or 0,
@@ -638,3 +679,4 @@ def _otel_record(
             ),
         ),
     )
+    return record, response_id if isinstance(response_id, str) and response_id else None

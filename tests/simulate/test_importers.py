@@ -339,3 +339,24 @@ def test_otel_provider_name_is_read_first_and_old_system_values_are_renamed() ->
     azure = [r.attempts[0].provider for r in records if r.model == "gpt-4o"]
     assert azure == ["azure.ai.openai", "azure.ai.openai"]
     assert {r.attempts[0].provider for r in records if r.model == "gpt-4o-mini"} == {"openai"}
+
+
+def test_otel_one_call_seen_by_two_instrumentations_imports_once() -> None:
+    spans = _spans_by_response_id()
+    pair = spans["chatcmpl-AAA111"]
+    assert len(pair) == 2  # the framework's span and the client's, inside it
+    (inner,) = [s["span"] for s in pair if s["span"].get("parentSpanId")]
+    (outer,) = [s["span"] for s in pair if s["span"] is not inner]
+    assert inner["parentSpanId"] == outer["spanId"]
+    records = list(import_otel(OTEL_REAL))
+    genai = [
+        s for v in spans.values() for s in v if any(k.startswith("gen_ai.") for k in s["attrs"])
+    ]
+    assert len(records) == len(genai) - 1  # every GenAI span but one of the pair
+    (call,) = [r for r in records if r.id in (inner["spanId"], outer["spanId"])]
+    # the client's span, nearer the wire: its own duration; what only the framework set is kept
+    assert call.id == inner["spanId"]
+    assert call.attempts[0].latency_s == pytest.approx(0.9)
+    assert (call.temperature, call.max_tokens) == (0.3, 200)
+    assert (call.input_tokens, call.output_tokens) == (512, 128)
+    _valid(records)
