@@ -10,7 +10,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,6 +20,7 @@ from ..simulate import (
     ScenarioError,
     SimulationResult,
     TrafficError,
+    TrafficRecord,
     build_diff,
     build_report,
     check_gates,
@@ -325,9 +326,17 @@ def run_import(args: argparse.Namespace) -> int:
     on_error = report if args.skip_bad else None
     if args.skip_bad and args.format == "azure":
         return _error("--skip-bad is not available for azure (a bad row always stops)")
+    estimated = 0
+
+    def counted(records: Iterator[TrafficRecord]) -> Iterator[TrafficRecord]:
+        nonlocal estimated
+        for record in records:
+            estimated += record.input_tokens_estimated
+            yield record
+
     try:
-        n = write_traffic(import_file(args.format, args.file, on_error=on_error, **options),
-                          sys.stdout)  # fmt: skip
+        n = write_traffic(counted(import_file(args.format, args.file, on_error=on_error,
+                                              **options)), sys.stdout)  # fmt: skip
     except TrafficError as exc:
         return _error(str(exc))
     except BrokenPipeError:
@@ -339,6 +348,12 @@ def run_import(args: argparse.Namespace) -> int:
         print(
             f"llmpool-policy: {n} records; arrival times are synthesised ({how}, "
             f"{args.rate:g}/s from {args.start:g}): a batch file has none",
+            file=sys.stderr,
+        )
+    if estimated:
+        print(
+            f"llmpool-policy: {estimated} of {n} records have input_tokens estimated from their "
+            "messages (input_tokens_estimated: true): the source reported no usage",
             file=sys.stderr,
         )
     if skipped:

@@ -360,3 +360,17 @@ def test_otel_one_call_seen_by_two_instrumentations_imports_once() -> None:
     assert (call.temperature, call.max_tokens) == (0.3, 200)
     assert (call.input_tokens, call.output_tokens) == (512, 128)
     _valid(records)
+
+
+def test_cli_import_says_how_many_input_sizes_are_estimated(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    records = list(import_litellm(LITELLM_REAL))
+    estimated = sum(r.input_tokens_estimated for r in records)
+    assert 0 < estimated < len(records)
+    assert main(["import", "litellm", str(LITELLM_REAL)]) == 0
+    out, err = capsys.readouterr()
+    assert list(read_traffic(io.StringIO(out), validate=True)) == records
+    assert f"{estimated} of {len(records)} records have input_tokens estimated" in err
+    assert main(["import", "litellm", str(DATA / "litellm-payloads.jsonl")]) == 0
+    assert "estimated" not in capsys.readouterr().err  # every call there reported its usage
