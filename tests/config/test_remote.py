@@ -64,6 +64,17 @@ class _Handler(BaseHTTPRequestHandler):
         elif route == "/slow":
             time.sleep(0.5)
             self._send(200, GOOD_BODY)
+        elif route in ("/trickle-headers", "/trickle-body"):
+            body = b" " * 200 + GOOD_BODY
+            head = (f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+            if route == "/trickle-body":
+                self.wfile.write(head)
+                head = b""
+            for index, byte in enumerate(head + body):  # one byte every 50 ms
+                self.wfile.write(bytes([byte]))
+                time.sleep(0.05)
+                if index > 40:  # the client is long gone by then
+                    break
         elif route == "/invalid":
             self._send(200, b'{"providers": [')
         elif route == "/bad-values":
@@ -151,6 +162,18 @@ def test_timeout(server: str, snapshot: Any) -> None:
     (found,) = exc.diagnostics
     assert found.code == "C015"
     assert (found.message, found.help) == snapshot
+
+
+@pytest.mark.parametrize("route", ["/trickle-headers", "/trickle-body"])
+def test_the_timeout_bounds_the_whole_fetch(server: str, route: str) -> None:
+    """Issue 13, item 1: a server trickling a byte every 50 ms never trips a timeout between
+    bytes; the fetch's timeout is a wall-clock bound on the whole call (it took 6.1 s for a
+    1 s timeout before)."""
+    started = time.monotonic()
+    exc = _error(lambda: load_config(UrlSource(f"{server}{route}", timeout=0.3)))
+    assert time.monotonic() - started < 0.3 + 0.25  # generous: the machine is loaded
+    (found,) = exc.diagnostics
+    assert found.code == "C015" and found.message == "no answer within 0.3 s"
 
 
 def test_connection_refused(server: str) -> None:

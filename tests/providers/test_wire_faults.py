@@ -155,3 +155,29 @@ def test_the_deadline_bounds_a_trickle_too(
     outcome, elapsed = _run({"providers": [_faulty(server)]}, policy, tmp_path, make)
     assert isinstance(outcome, LLMPoolError), outcome
     assert elapsed <= 0.2 + SLACK_S, elapsed
+
+
+@pytest.mark.parametrize("make", TRANSPORTS)
+def test_max_time_from_check_bounds_holds_against_a_trickle(
+    server: FaultServer, tmp_path: Path, make: Callable[[], object]
+) -> None:
+    """Two trickling providers, two tries each, no deadline: the checker's worst case
+    (`check --bounds`, max_time) is a guarantee at run time, within 100 ms."""
+    server.fault = "trickle_body"
+    policy = tmp_path / "p.policy"
+    policy.write_text(
+        'policy "wire"\n'
+        "route d { use all order by priority\n"
+        "  retry { attempts 2 on timeout backoff constant 50ms }\n"
+        "  timeout 150ms failover on timeout }\n"
+    )
+    second = {**_faulty(server), "name": "faulty2", "priority": 2}
+    config: dict[str, object] = {"providers": [_faulty(server), second]}
+    (tmp_path / "c.json").write_text(json.dumps(config))
+    pool = LLMPool(tmp_path / "c.json", policy, check_interval_s=0)
+    max_time = pool.policy.checked.bounds.time.value
+    assert max_time == pytest.approx(2 * (150e-3 * 2 + 50e-3))
+    outcome, elapsed = _run(config, policy, tmp_path, make)
+    assert isinstance(outcome, ProviderError) and outcome.error_class == "timeout"
+    assert _run.attempts == ["timeout"] * 4  # type: ignore[attr-defined]
+    assert elapsed <= max_time + SLACK_S, (elapsed, max_time)
