@@ -115,3 +115,26 @@ def test_emulate_format_json_prints_the_providers_as_one_object(tmp_path: Path) 
     assert [p["name"] for p in document["providers"]] == ["oa", "cl"]
     assert document["providers"][0]["base_url"].startswith("http://127.0.0.1:")
     assert document["config"] == str(tmp_path / "c.json")
+
+
+def test_ctrl_c_while_emulate_prints_its_providers_is_a_clean_stop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that lands while the provider lines print (a test, or a user, stopping it at
+    once) is the same clean stop as one during the wait: exit 0 and the journal written (it
+    was exit 130; the subprocess test above failed now and then on a loaded machine)."""
+    emu = tmp_path / "emu.json"
+    emu.write_text(json.dumps({"providers": [{"name": "oa", "type": "openai"}]}))
+
+    class Interrupting:
+        def write(self, text: str) -> int:
+            raise KeyboardInterrupt
+
+        def flush(self) -> None:
+            pass
+
+    monkeypatch.setattr(sys, "stdout", Interrupting())
+    journal = tmp_path / "journal.jsonl"
+    code = main(["emulate", "--config", str(emu), "--format", "json", "--journal", str(journal)])
+    assert code == 0
+    assert journal.exists()

@@ -87,6 +87,8 @@ def run(args: argparse.Namespace) -> int:
             pass
         finally:
             restore()
+    except KeyboardInterrupt:  # Ctrl-C while the lines above print: as clean a stop
+        pass
     finally:
         emulator.stop()
         if args.journal:
