@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["CODES", "title"]
+__all__ = ["CODES", "IO_CODES", "title"]
 
 CODES: Final[dict[str, str]] = {
     # syntax
@@ -17,6 +17,7 @@ CODES: Final[dict[str, str]] = {
     "E002": "unexpected end of file",
     "E003": "invalid character or unterminated string",
     "E005": "policy too large",
+    "E009": "the policy file cannot be read",
     # names
     "E101": "unknown provider",
     "E102": "unknown group",
@@ -67,6 +68,9 @@ CODES: Final[dict[str, str]] = {
     # notes
     "N101": "order key can be unknown and does not say where unknown sorts",
 }
+
+# Codes about reading a file, not its text: no policy in tests/policies/broken/ can show them.
+IO_CODES: Final[frozenset[str]] = frozenset({"E009"})
 
 
 def title(code: str) -> str:

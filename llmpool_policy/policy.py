@@ -12,6 +12,7 @@ from .compile.compiler import CompiledPolicy, compile_policy
 from .compile.reference import reference_decide
 from .decide import decide as _decide
 from .decision import Decision
+from .diagnostics import Diagnostic
 from .errors import PolicyError
 from .metrics.snapshot import MetricsSnapshot
 from .metrics.static import StaticSnapshot
@@ -19,7 +20,7 @@ from .request import RoutingRequest
 from .semantics import CheckedPolicy, PolicyBounds, PoolDefaults, ProviderFacts, check
 from .syntax import parse
 
-__all__ = ["Policy", "pool_defaults", "provider_facts"]
+__all__ = ["Policy", "pool_defaults", "provider_facts", "read_policy_file"]
 
 ConfigLike = str | Path | Sequence[ProviderFacts] | Any | None
 
@@ -55,6 +56,20 @@ def pool_defaults(config: ConfigLike) -> PoolDefaults:
     return PoolDefaults.from_config(loaded)
 
 
+def read_policy_file(path: str | Path) -> str:
+    """The text of a policy file, or :class:`PolicyError` (E009) saying why it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        why, help = "no such file", f"looked in {Path.cwd()}"
+    except UnicodeDecodeError as exc:
+        why, help = f"not UTF-8 text (byte {exc.start})", "save the policy as UTF-8"
+    except OSError as exc:
+        why, help = (exc.strerror or type(exc).__name__).lower(), None
+    message = f"cannot read the policy file: {why}"
+    raise PolicyError([Diagnostic("E009", message, None, str(path), help=help)])
+
+
 _EMPTY = StaticSnapshot({})
 
 
@@ -84,7 +99,10 @@ class Policy:
         loaded = _load(config)
         facts = provider_facts(loaded)
         pool = defaults if defaults is not None else pool_defaults(loaded)
-        return cls(check(parse(text, path), facts, pool), facts)
+        # No config: provider names are not checked (as `check` without `--config`), rather
+        # than checked against no providers at all, which made every name unknown.
+        known = None if loaded is None else facts
+        return cls(check(parse(text, path), known, pool), facts)
 
     @classmethod
     def from_file(
@@ -94,8 +112,9 @@ class Policy:
         config: ConfigLike = None,
         defaults: PoolDefaults | None = None,
     ) -> Policy:
-        text = Path(path).read_text(encoding="utf-8")
-        return cls.from_text(text, str(path), config=config, defaults=defaults)
+        """:meth:`from_text` on the file at ``path``; a file that cannot be read raises
+        :class:`PolicyError` with E009 (never a bare ``OSError``)."""
+        return cls.from_text(read_policy_file(path), str(path), config=config, defaults=defaults)
 
     @property
     def defaults(self) -> PoolDefaults:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
+from llmpool_policy import Policy
+from llmpool_policy.errors import PolicyError
 from llmpool_policy.semantics import CheckedPolicy, ProviderFacts, check
 from llmpool_policy.syntax import parse
 
@@ -323,3 +328,40 @@ def test_order_warnings_say_what_to_do() -> None:
         "request, so it orders nothing"
     )
     assert tokens.help is not None and "route's `when`" in tokens.help
+
+
+def test_policy_from_file_without_a_config_checks_like_check(tmp_path: Path) -> None:
+    """No config: provider names are not checked, as `check` without `--config` (it reported
+    E101 on every provider name)."""
+    path = tmp_path / "named.policy"
+    path.write_text('policy "n"\nroute r when request.stream { use [openai-gpt4o, groq] }\n'
+                    "route default { use all split openai-gpt4o 50%, groq 50% }\n")  # fmt: skip
+    policy = Policy.from_file(path)
+    checked = check(parse(path.read_text(), str(path)))
+    assert policy.checked.diagnostics == checked.diagnostics == ()
+    assert policy.name == "n"
+    with pytest.raises(PolicyError) as info:
+        Policy.from_file(path, config=PROVIDERS)
+    unknown = {d.message for d in info.value.diagnostics if d.code == "E101"}
+    assert unknown == {"unknown provider 'groq'"}
+
+
+@pytest.mark.parametrize(
+    ("make", "why"),
+    [
+        (lambda p: None, "cannot read the policy file: no such file"),
+        (lambda p: p.mkdir(), "cannot read the policy file: is a directory"),
+        (lambda p: p.write_bytes(b'policy "\xff"'), "cannot read the policy file: not UTF-8"),
+    ],
+)
+def test_policy_file_that_cannot_be_read_is_a_typed_error(
+    tmp_path: Path, make: Callable[[Path], object], why: str
+) -> None:
+    path = tmp_path / "p.policy"
+    make(path)
+    with pytest.raises(PolicyError) as info:
+        Policy.from_file(path)
+    (found,) = info.value.diagnostics
+    assert (found.code, found.path) == ("E009", str(path))
+    assert found.message.startswith(why)
+    assert str(path) in str(info.value)

@@ -196,3 +196,10 @@ def test_check_graph_names_the_failover_statuses(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "      each provider: 4 tries, failover 429, 5xx, 502..504\n" in result.stdout
     assert "      each provider: 4 tries, failover timeout, 503\n" in result.stdout
+
+
+def test_missing_policy_file_exits_2_with_e009(tmp_path: Path, request_file: Path) -> None:
+    result = cli("explain", tmp_path / "nope.policy", "--config", CONFIG, "--request", request_file)
+    assert result.returncode == 2
+    assert "error[E009]: cannot read the policy file: no such file" in result.stderr
+    assert "Traceback" not in result.stderr

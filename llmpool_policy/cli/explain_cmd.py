@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..codes import IO_CODES
 from ..diagnostics import Source
 from ..errors import ConfigurationError, PolicyError
 from ..metrics.static import StaticSnapshot
@@ -52,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
         config = load_config(args.config)
         policy = Policy.from_file(args.policy, config=config)
     except PolicyError as exc:
+        if any(d.code in IO_CODES for d in exc.diagnostics):
+            print_diagnostics(exc.diagnostics, {}, "text", sys.stderr)
+            return 2
         text = Path(args.policy).read_text(encoding="utf-8")
         print_diagnostics(exc.diagnostics, {args.policy: Source(args.policy, text)}, "text",
                           sys.stderr)  # fmt: skip
