@@ -44,6 +44,7 @@ from .providers import (
 )
 from .providers.exchange import exchange
 from .providers.pricing import response_cost
+from .providers.sent_body import SentBody
 from .recorder import TrafficRecorder
 from .request import RoutingRequest
 from .runtime import AttemptRecord, Executor, Fail, Outcome, Refused, Send, Sleep, Succeed
@@ -112,6 +113,15 @@ class _State:
     adapters: Mapping[str, Adapter]
     policy_digest: str
     policy_origin: str
+
+
+def _release(gate: Attempt, content: SentBody) -> None:
+    """Settle an attempt whose answer will not be read: a request that went out keeps its
+    rate-limit slot (the provider saw it); only one never sent gives it back."""
+    if content.sent:
+        gate.abandon()
+    else:
+        gate.cancel()
 
 
 class LLMPool:
@@ -667,13 +677,16 @@ class LLMPool:
         admitted()
         started = self._clock.now()
         secrets = provider_secrets(provider)
+        content = SentBody(wire.content())
         try:
-            answer = await exchange(client, wire, send.timeout_s, secrets=secrets)
+            answer = await exchange(client, wire, send.timeout_s, secrets=secrets, sent=content)
         except asyncio.CancelledError:
-            gate.cancel()
+            # The provider saw a request that went out: it counts against the limit whether or
+            # not its answer is read. Only one never sent gives its slot back.
+            _release(gate, content)
             raise
         except Exception as exc:
-            gate.cancel()  # never leave a reservation or a probe slot behind
+            _release(gate, content)  # never leave a reservation or a probe slot behind
             if self._client is None:
                 raise LLMPoolError("the pool was closed before the request finished") from exc
             raise

@@ -71,6 +71,9 @@ class Attempt:
     def cancel(self) -> None:
         self.provider.cancel(self)
 
+    def abandon(self) -> None:
+        self.provider.abandon(self)
+
 
 @dataclass(frozen=True)
 class ProviderTotals:
@@ -248,6 +251,20 @@ class ProviderMetrics:
             self._stamps.clear()
             self.in_flight -= 1
             attempt.reservation.cancel()
+            if attempt.probe:
+                self.breaker.release_probe()
+
+    def abandon(self, attempt: Attempt) -> None:
+        """The attempt was sent but its answer will never be read (the caller cancelled): the
+        provider saw it, so its request slot and tokens stay counted; its probe slot is freed
+        and no outcome is recorded (nothing is known of one)."""
+        with self._lock:
+            if attempt.done:
+                raise RuntimeError("this attempt was already completed or cancelled")
+            attempt.done = True
+            self._stamps.clear()
+            self.in_flight -= 1
+            attempt.reservation.settle(None)
             if attempt.probe:
                 self.breaker.release_probe()
 

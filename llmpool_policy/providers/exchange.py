@@ -20,6 +20,7 @@ from typing import Final
 import httpx
 
 from .base import ProviderFailure, WireRequest, make_failure, transport_failure
+from .sent_body import SentBody
 
 __all__ = ["Answer", "classify_exception", "exchange", "header_problem"]
 
@@ -94,21 +95,29 @@ async def exchange(
     timeout_s: float | None,
     *,
     secrets: Iterable[str] = (),
+    sent: SentBody | None = None,
 ) -> Answer | ProviderFailure:
     """Send ``wire`` and read the whole answer within ``timeout_s`` seconds of wall clock.
+    ``sent``: ``wire``'s content as a :class:`SentBody`, to learn whether the request went out
+    (the pool's rate-limit accounting of a cancelled attempt needs it).
 
     Raises only what is not the wire's doing: cancellation, and an error of a client the pool
     closed meanwhile (the caller says so)."""
     refused = header_problem(wire.headers)
     if refused is not None:
         return refused
+    headers = dict(wire.headers)
+    content: bytes | SentBody = wire.content()
+    if sent is not None:
+        content = sent
+        headers["content-length"] = str(len(sent.body))
     try:
         async with asyncio.timeout(timeout_s):
             response = await client.request(
                 wire.method,
                 wire.url,
-                headers=dict(wire.headers),
-                content=wire.content(),
+                headers=headers,
+                content=content,
                 timeout=httpx.Timeout(timeout_s),
             )
             body = await response.aread()
