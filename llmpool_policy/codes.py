@@ -67,6 +67,7 @@ CODES: Final[dict[str, str]] = {
     "W109": "order key is the same for every provider",
     # notes
     "N101": "order key can be unknown and does not say where unknown sorts",
+    "N102": "failover on statuses leaves out timeouts and connection errors",
 }
 
 # Codes about reading a file, not its text: no policy in tests/policies/broken/ can show them.

@@ -987,6 +987,29 @@ def order_keys_equal_for_all(ctx: Context) -> Iterator[Diagnostic]:
                 yield ctx.warning("W109", found.message, found.span, found.help, found.notes)
 
 
+_TRANSPORT_CLASSES = ("timeout", "connection")
+
+
+@rule("N102")
+def failover_without_transport(ctx: Context) -> Iterator[Diagnostic]:
+    """A failover list of statuses reads as "on failure", but a timeout or a dropped connection
+    has no status: such a list keeps those requests on the failing provider. Say it is meant."""
+    for _route, stmt in _route_stmts(ctx):
+        if not isinstance(stmt, ast.Failover) or stmt.items is None:
+            continue
+        classes = {i.name for i in stmt.items if isinstance(i, ast.ErrorClass)}
+        if len(classes) == len(stmt.items) or classes & set(_TRANSPORT_CLASSES):
+            continue
+        missing = ", ".join(_TRANSPORT_CLASSES)
+        yield ctx.note(
+            "N102",
+            "this failover list names HTTP statuses only: a timeout or a lost connection has "
+            "no status, so the request does not fail over on it",
+            stmt.span,
+            help=f"add `{missing}` to the list to fail over on them too",
+        )
+
+
 @rule("E406")
 def provider_budget_breach(ctx: Context) -> Iterator[Diagnostic]:
     """A spent per-provider budget refuses that provider alone, as a `skip when` would; the
