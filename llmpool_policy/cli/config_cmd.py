@@ -7,10 +7,12 @@ it has errors, 2 when it cannot be read or fetched at all.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from ..config import load_config, schema_path
 from ..config.codes import IO_CODES
+from ..config.secrets import mask_keys
 from ..diagnostics import Diagnostic, Source
 from ..errors import ConfigurationError
 from ._output import FORMATS, print_diagnostics, summary
@@ -39,12 +41,25 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     schema.set_defaults(func=run_schema)
 
 
+# A literal key written as the value of a key-holding field, up to its closing quote.
+_KEY_VALUE = re.compile(
+    r'("(?:api_key|authorization|x-api-key|api-key)"\s*:\s*")((?:[^"\\\n]|\\.)*)', re.IGNORECASE
+)
+
+
+def _masked(text: str) -> str:
+    """``text`` with keys hidden at the same width: a source line is shown under a JSON syntax
+    error, and that line may hold a key (a literal api_key, or one pasted anywhere)."""
+    text = _KEY_VALUE.sub(lambda m: m.group(1) + "*" * len(m.group(2)), text)
+    return mask_keys(text, keep_width=True)
+
+
 def _sources(diagnostics: list[Diagnostic], file: str) -> dict[str, Source]:
     if not any(d.span is not None for d in diagnostics):
         return {}
     try:
         with open(file, encoding="utf-8", errors="replace") as handle:
-            return {file: Source(file, handle.read())}
+            return {file: Source(file, _masked(handle.read()))}
     except OSError:
         return {}
 

@@ -6,14 +6,17 @@ import difflib
 import re
 from collections.abc import Iterable, Sequence
 
+from .secrets import mask_keys
+
 __all__ = ["pointer", "suggest"]
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
 
 
 def pointer(parts: Iterable[str | int]) -> str:
-    """The pointer for a path: ``("providers", 2, "name")`` -> ``/providers/2/name``."""
-    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+    """The pointer for a path: ``("providers", 2, "name")`` -> ``/providers/2/name``. A key
+    shaped like an API key (pasted as an object key) is masked: pointers are printed."""
+    return "".join("/" + mask_keys(str(p)).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def _normalise(word: str) -> str:

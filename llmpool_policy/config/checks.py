@@ -7,10 +7,14 @@ those).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from ..diagnostics import Diagnostic, Severity
 from ._pointer import pointer
+from .models import ENV_NAME_PATTERN, NAME_PATTERN
+from .schema import key_shaped
+from .secrets import looks_like_key, mask_keys
 from .urls import display_url, url_problem
 
 __all__ = ["cross_checks"]
@@ -25,6 +29,28 @@ def _providers(data: object) -> list[tuple[int, dict[str, object]]]:
     return [(i, p) for i, p in enumerate(providers) if isinstance(p, dict)]
 
 
+_IDENTIFIERS = (
+    ("name", re.compile(NAME_PATTERN), "a provider name"),
+    ("api_key_env", re.compile(ENV_NAME_PATTERN), "an environment variable name"),
+)
+
+
+def _key_shaped_identifiers(data: object, path: str) -> Iterator[Diagnostic]:
+    """A key pasted as a provider's name or as api_key_env's variable name fits both patterns
+    (``gsk_...``); it would be printed as a name everywhere (or as "variable gsk_... is not
+    set"), so it is refused here without being shown. Values failing the pattern are the
+    schema's to report (it masks them too)."""
+    for index, provider in _providers(data):
+        for field, pattern, what in _IDENTIFIERS:
+            value = provider.get(field)
+            if isinstance(value, str) and pattern.search(value) and looks_like_key(value):
+                message, hint = key_shaped(what)
+                yield Diagnostic(
+                    "C008", message, path=path, pointer=pointer(("providers", index, field)),
+                    help=hint,
+                )  # fmt: skip
+
+
 def _duplicate_names(data: object, path: str) -> Iterator[Diagnostic]:
     first: dict[str, int] = {}
     for index, provider in _providers(data):
@@ -34,7 +60,7 @@ def _duplicate_names(data: object, path: str) -> Iterator[Diagnostic]:
         if name in first:
             yield Diagnostic(
                 "C010",
-                f"duplicate provider name '{name}' (first used at "
+                f"duplicate provider name '{mask_keys(name)}' (first used at "
                 f"{pointer(('providers', first[name], 'name'))})",
                 path=path,
                 pointer=pointer(("providers", index, "name")),
@@ -54,7 +80,7 @@ def _base_urls(data: object, path: str, unresolved: frozenset[str]) -> Iterator[
         if problem is not None:
             yield Diagnostic(
                 "C011",
-                f"{problem} (got {display_url(url)})",
+                f"{problem} (got {mask_keys(display_url(url))})",
                 path=path,
                 pointer=where,
                 help="use https://..., or a loopback host (localhost, 127.0.0.1, ::1) "
@@ -102,6 +128,7 @@ def _empty_pool(data: object, path: str) -> Iterator[Diagnostic]:
 def cross_checks(data: object, path: str, unresolved: frozenset[str]) -> list[Diagnostic]:
     """Findings beyond the schema; ``unresolved`` holds pointers of strings with unset ${VAR}s."""
     return [
+        *_key_shaped_identifiers(data, path),
         *_duplicate_names(data, path),
         *_base_urls(data, path, unresolved),
         *_one_sided_prices(data, path),

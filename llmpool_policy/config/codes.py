@@ -29,6 +29,8 @@ CODES: dict[str, str] = {
     "C017": "the configuration URL is not allowed (https only, unless loopback)",
     "C018": "a value is invalid (other)",
     "C019": "a file the configuration names cannot be read",
+    "C020": "the document is nested too deeply",
+    "C021": "a string holds a lone surrogate (not Unicode text)",
     "W001": "a price is given for one direction only",
     "W002": "the provider list is empty",
 }

@@ -23,7 +23,8 @@ from .checksum import config_checksum, normalise_checksum
 from .models import ENV_NAME_PATTERN, PoolConfig
 from .parse import parse_json
 from .schema import schema_diagnostics, sort_key
-from .secrets import Secret, interpolate
+from .secrets import Secret, interpolate, looks_like_key, mask_keys
+from .shape import shape_diagnostics
 from .sources import ConfigSource, Unchanged, open_source
 
 __all__ = ["load_config", "parse_config", "poll_config", "validate_config_data"]
@@ -46,7 +47,7 @@ def _provider_name(data: object, parts: _Parts) -> str | None:
 
 def _whose(data: object, parts: _Parts) -> str:
     name = _provider_name(data, parts)
-    return f" (provider '{name}')" if name is not None else ""
+    return f" (provider '{mask_keys(name)}')" if name is not None else ""
 
 
 def _pin_diagnostics(actual: str, expected: str | None, path: str) -> list[Diagnostic]:
@@ -95,7 +96,7 @@ def _env_diagnostics(
     for parts, text in result.malformed:
         unresolved.add(pointer(parts))
         sensitive = "api_key" in parts or "headers" in parts
-        shown = "a ${...} placeholder" if sensitive else f"'{text}'"
+        shown = "a ${...} placeholder" if sensitive else f"'{mask_keys(text)}'"
         found.append(
             Diagnostic(
                 "C008",
@@ -109,6 +110,8 @@ def _env_diagnostics(
         variable = provider.get("api_key_env") if isinstance(provider, dict) else None
         if not isinstance(variable, str) or not _ENV_NAME.search(variable):
             continue  # the schema reports a bad name; never echo it (it may be a pasted key)
+        if looks_like_key(variable):
+            continue  # a pasted key that fits the pattern (gsk_...): the cross checks refuse it
         value = env.get(variable)
         if value:
             continue
@@ -186,6 +189,9 @@ def _validate(
     expected_checksum: str | None,
     found: list[Diagnostic],
 ) -> PoolConfig:
+    shape = shape_diagnostics(data, path)
+    if shape:  # nothing below may walk or encode this document
+        raise ConfigurationError(_ordered([*found, *shape]))
     checksum = config_checksum(data)
     found.extend(_pin_diagnostics(checksum, expected_checksum, path))
     expanded, env_found, unresolved = _env_diagnostics(data, environment, path)

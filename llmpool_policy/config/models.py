@@ -71,9 +71,18 @@ def _whole(value: object) -> object:
 
 
 _Int = Annotated[int, BeforeValidator(_whole), Strict()]
-NonNegInt = Annotated[_Int, Field(ge=0)]
-PosInt = Annotated[_Int, Field(ge=1)]
-NonNegFloat = Annotated[float, Strict(), Field(ge=0)]
+# Sane ranges (the schema's "maximum"s): far beyond any real setting, and finite, so a typo
+# or `1e400` (which JSON parsers read as infinity) is refused instead of running the pool.
+DAY_MS: Final = 86_400_000
+MAX_COUNT: Final = 1_000_000
+MAX_RATE: Final = 10**12
+MAX_TOKENS: Final = 100_000_000
+MAX_PRICE: Final = 1000.0  # USD per 1K tokens
+Millis = Annotated[_Int, Field(ge=0, le=DAY_MS)]
+Timeout = Annotated[_Int, Field(gt=0, le=DAY_MS)]
+Rate = Annotated[_Int, Field(ge=0, le=MAX_RATE)]
+Tokens = Annotated[_Int, Field(ge=1, le=MAX_TOKENS)]
+Price = Annotated[float, Strict(), Field(ge=0, le=MAX_PRICE)]
 Text = Annotated[str, Strict(), Field(min_length=1)]
 
 
@@ -99,19 +108,19 @@ class ProviderConfig(BaseModel):
     ) = None
     base_url: Text
     model: Text
-    priority: NonNegInt = 1
-    weight: NonNegFloat = 1.0
-    requests_per_minute: NonNegInt | None = None
-    requests_per_day: NonNegInt | None = None
-    tokens_per_minute: NonNegInt | None = None
-    circuit_breaker_threshold: PosInt = 5
-    circuit_breaker_timeout: NonNegInt = 60000  # ms
-    max_tokens: PosInt | None = None
+    priority: Annotated[_Int, Field(ge=0, le=MAX_COUNT)] = 1
+    weight: Annotated[float, Strict(), Field(ge=0, le=MAX_COUNT)] = 1.0
+    requests_per_minute: Rate | None = None
+    requests_per_day: Rate | None = None
+    tokens_per_minute: Rate | None = None
+    circuit_breaker_threshold: Annotated[_Int, Field(ge=1, le=MAX_COUNT)] = 5
+    circuit_breaker_timeout: Millis = 60000
+    max_tokens: Tokens | None = None
     temperature: Annotated[float, Strict(), Field(ge=0, le=2)] | None = None
-    timeout: Annotated[_Int, Field(gt=0)] | None = None  # ms
-    input_token_price: NonNegFloat | None = None  # USD per 1K tokens
-    output_token_price: NonNegFloat | None = None  # USD per 1K tokens
-    context_window: PosInt | None = None
+    timeout: Timeout | None = None  # ms
+    input_token_price: Price | None = None  # USD per 1K tokens
+    output_token_price: Price | None = None  # USD per 1K tokens
+    context_window: Tokens | None = None
     supports: Supports = Supports()
     region: Text | None = None
     tags: tuple[Text, ...] = ()
@@ -195,10 +204,10 @@ class PoolConfig(BaseModel):
 
     schema_uri: Annotated[str, Strict()] | None = Field(default=None, alias="$schema")
     providers: tuple[ProviderConfig, ...]
-    timeout: Annotated[_Int, Field(gt=0)] = 30000  # ms
-    max_retries: NonNegInt = 3
-    retry_delay: NonNegInt = 1000  # ms
-    check_interval: NonNegInt = 300000  # ms
+    timeout: Timeout = 30000  # ms
+    max_retries: Annotated[_Int, Field(ge=0, le=100)] = 3
+    retry_delay: Annotated[_Int, Field(ge=0, le=3_600_000)] = 1000  # ms
+    check_interval: Millis = 300000  # ms
     token_counting: Annotated[bool, Strict()] = True  # False: the heuristic only, never tiktoken
     policy: Text | None = None
 

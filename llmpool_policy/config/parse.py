@@ -11,6 +11,8 @@ from typing import Any
 
 from ..diagnostics import Diagnostic, Span
 from ._pointer import pointer
+from .secrets import mask_keys
+from .shape import deep_nesting_at, too_deep
 
 __all__ = ["parse_json"]
 
@@ -21,8 +23,19 @@ class _Object(dict[str, Any]):
     duplicates: tuple[str, ...] = ()
 
 
+_MAX_INT_DIGITS = 400
+
+
 def _reject_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_int(text: str) -> int | float:
+    # Past Python's int-parsing limit (4300 digits) json.loads raises a bare ValueError; a
+    # number that long is an out-of-range value (reported by the schema with its pointer).
+    if len(text) > _MAX_INT_DIGITS:
+        return float("-inf") if text.startswith("-") else float("inf")
+    return int(text)
 
 
 def parse_json(raw: bytes | str, path: str) -> tuple[object, list[Diagnostic]]:
@@ -53,7 +66,11 @@ def parse_json(raw: bytes | str, path: str) -> tuple[object, list[Diagnostic]]:
         return obj
 
     try:
-        data = json.loads(text, object_pairs_hook=build, parse_constant=_reject_constant)
+        data = json.loads(
+            text, object_pairs_hook=build, parse_constant=_reject_constant, parse_int=_parse_int
+        )
+    except RecursionError:
+        return None, [too_deep(path, span=deep_nesting_at(text))]
     except json.JSONDecodeError as exc:
         span = Span.point(exc.lineno, exc.colno, exc.pos)
         return None, [
@@ -77,7 +94,8 @@ def parse_json(raw: bytes | str, path: str) -> tuple[object, list[Diagnostic]]:
                 found.append(
                     Diagnostic(
                         "C002",
-                        f"key '{key}' appears more than once; only the last value would be used",
+                        f"key '{mask_keys(key)}' appears more than once; only the last value "
+                        "would be used",
                         path=path,
                         pointer=pointer((*parts, key)),
                         help="keep one of them",

@@ -16,6 +16,7 @@ from urllib.parse import urljoin
 from ..diagnostics import Diagnostic
 from ..errors import ConfigurationError
 from .models import PoolConfig
+from .secrets import mask_keys
 from .sources import DEFAULT_MAX_BYTES, ConfigSource, Fetched, FileSource, UrlSource
 from .urls import display_url
 
@@ -101,7 +102,8 @@ def _unreadable(
     reason: str,
     hint: str | None = None,
 ) -> ConfigurationError:
-    shown = display_url(reference) if _is_url(reference) else reference
+    shown = mask_keys(display_url(reference) if _is_url(reference) else reference)
+    where = mask_keys(where)
     resolved = "" if where == shown else f" (resolved to {where})"
     help_text = (
         "a relative path is read from the configuration's own directory (or URL), not the"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,12 +18,13 @@ from typing import TYPE_CHECKING, Any
 from .._resources import data_path
 from ..diagnostics import Diagnostic
 from ._pointer import pointer, suggest
+from .secrets import looks_like_key
 
 if TYPE_CHECKING:  # jsonschema loads only when a document is validated
     from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
     from jsonschema.exceptions import ValidationError  # type: ignore[import-untyped]
 
-__all__ = ["load_schema", "schema_diagnostics", "schema_path", "sort_key"]
+__all__ = ["key_shaped", "load_schema", "schema_diagnostics", "schema_path", "sort_key"]
 
 SCHEMA_FILE = "provider-config.schema.json"
 
@@ -97,10 +99,18 @@ def _kind(value: object) -> str:
     return "an object"
 
 
+_KEY_SHAPED = "a string that looks like an API key, not shown"
+
+
 def _got(value: object, parts: _Parts) -> str:
-    """How to show the offending value: literally when short and safe, else by its kind."""
+    """How to show the offending value: literally when short and safe, else by its kind (a
+    key pasted into the wrong field is never shown, whatever the field)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "a number too large to represent"
     if _sensitive(parts) or isinstance(value, dict | list):
         return _kind(value)
+    if isinstance(value, str) and looks_like_key(value):
+        return _KEY_SHAPED
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 60 else _kind(value)
 
@@ -133,6 +143,10 @@ def _additional(error: ValidationError, parts: _Parts) -> Iterator[_Finding]:
     allowed = sorted(error.schema.get("properties", {}))
     for key in error.instance:
         if key in allowed:
+            continue
+        if looks_like_key(key):
+            hint = "an API key belongs in api_key or in the environment (api_key_env)"
+            yield "C005", (*parts, key), "unknown key (it looks like an API key, not shown)", hint
             continue
         guess = suggest(key, allowed)
         hint = f"did you mean '{guess}'?" if guess else f"allowed keys: {', '.join(allowed)}"
@@ -175,11 +189,26 @@ _PATTERN_WORDS: dict[str, tuple[str, str]] = {
 }
 
 
+def key_shaped(what: str) -> tuple[str, str]:
+    """The message and help for an API key pasted where ``what`` (a name) belongs."""
+    return (
+        f"this looks like an API key, not {what} (the value is not shown)",
+        "put the key in an environment variable and give that variable's name in api_key_env "
+        "(e.g. GROQ_API_KEY); if the key was committed anywhere, revoke it",
+    )
+
+
 def _pattern(error: ValidationError, parts: _Parts) -> Iterator[_Finding]:
     field = parts[-1] if parts else ""
     message, hint = _PATTERN_WORDS.get(str(field), ("is badly formed", None))
+    value = error.instance
+    if isinstance(value, str) and looks_like_key(value):
+        what = "an environment variable name" if field == "api_key_env" else "a name"
+        message, hint = key_shaped(what)
+        yield "C008", parts, message, hint
+        return
     # api_key_env may hold a pasted key by mistake: never echo it.
-    shown = _kind(error.instance) if field == "api_key_env" else _got(error.instance, parts)
+    shown = _kind(value) if field == "api_key_env" else _got(value, parts)
     yield "C008", parts, f"{message} (got {shown})", hint
 
 

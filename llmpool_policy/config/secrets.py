@@ -18,7 +18,7 @@ from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, core_schema
 
-__all__ = ["MASK", "Interpolation", "Secret", "interpolate"]
+__all__ = ["MASK", "Interpolation", "Secret", "interpolate", "looks_like_key", "mask_keys"]
 
 MASK = "**********"
 
@@ -75,6 +75,33 @@ class Secret:
         cls, schema: CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         return {"type": "string", "writeOnly": True}
+
+
+# What an API key looks like, to keep one pasted into the wrong field out of every message:
+# a known provider prefix (OpenAI/Anthropic sk-, Groq gsk_, xAI, Hugging Face, GitHub, GitLab,
+# Google AIza, Slack, AWS AKIA, Replicate, Perplexity, NVIDIA) followed by a long token with a
+# digit, or any run of 20+ letters and digits mixing both (Together's hex, Cohere, Mistral).
+# Model names ("claude-3-5-sonnet-20241022") have shorter runs, so they still show.
+_KEY_SHAPE = re.compile(
+    r"(?<![A-Za-z0-9])(?:"
+    r"(?:sk-|gsk_|xai-|pk-|hf_|ghp_|gho_|github_pat_|glpat-|AIza|xox[abposr]-|AKIA|r8_|pplx-"
+    r"|nvapi-)(?=[A-Za-z0-9_-]*[0-9])[A-Za-z0-9_-]{12,}"
+    r"|(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{20,}"
+    r")"
+)
+
+
+def looks_like_key(text: str) -> bool:
+    """Whether ``text`` holds something shaped like an API key (see ``_KEY_SHAPE``)."""
+    return _KEY_SHAPE.search(text) is not None
+
+
+def mask_keys(text: str, *, keep_width: bool = False) -> str:
+    """``text`` with every key-shaped run replaced by :data:`MASK` (or by as many ``*`` as it
+    had characters, so a caret under a source line still points at the right column)."""
+    if keep_width:
+        return _KEY_SHAPE.sub(lambda m: "*" * len(m.group(0)), text)
+    return _KEY_SHAPE.sub(MASK, text)
 
 
 _TOKEN = re.compile(r"\$\$\{|\$\{(?P<name>[^}]*)(?P<close>\}?)")

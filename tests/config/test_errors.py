@@ -26,6 +26,13 @@ def problems(data: object, env: dict[str, str] | None = None, **kw: Any) -> tupl
     return info.value.diagnostics
 
 
+def _nested(depth: int) -> object:
+    node: object = 0
+    for _ in range(depth):
+        node = [node]
+    return node
+
+
 # name -> (document, environment, the code it must report)
 CASES: dict[str, tuple[object, dict[str, str], str]] = {
     "wrong-type": (doc(provider(requests_per_minute="5")), {}, "C003"),
@@ -57,6 +64,16 @@ CASES: dict[str, tuple[object, dict[str, str], str]] = {
     "not-a-url": (doc(provider(base_url="api.openai.com")), {}, "C011"),
     "missing-env-placeholder": (doc(provider(api_key="${OPENAI_API_KEY}")), {}, "C012"),
     "missing-api-key-env": (doc(provider(api_key=..., api_key_env="OPENAI_API_KEY")), {}, "C012"),
+    "nested-too-deep": (doc(provider(), extra=_nested(100)), {}, "C020"),
+    "lone-surrogate": (doc(provider(model="gpt\ud800")), {}, "C021"),
+    "infinite-weight": (doc(provider(weight=float("inf"))), {}, "C004"),
+    "price-beyond-range": (doc(provider(input_token_price=1e6, output_token_price=0)), {}, "C004"),
+    "key-as-env-name": (
+        doc(provider(api_key=..., api_key_env="gsk_live_0123456789abcdef")),
+        {},
+        "C008",
+    ),
+    "key-as-name": (doc(provider(name="sk-proj-0123456789abcdefXYZ")), {}, "C008"),
     "empty-api-key-env": (
         doc(provider(api_key=..., api_key_env="OPENAI_API_KEY")),
         {"OPENAI_API_KEY": ""},
