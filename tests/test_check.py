@@ -371,3 +371,30 @@ def test_policy_file_that_cannot_be_read_is_a_typed_error(
     assert (found.code, found.path) == ("E009", str(path))
     assert found.message.startswith(why)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "help"),
+    [
+        (
+            "route r when request.metadata.kind == search { use all }",
+            'to compare with the text search, put it in double quotes: "search"',
+        ),
+        (
+            'route r when request.metadata.kind in [search, "chat"] { use all }',
+            'to compare with the text search, put it in double quotes: "search"',
+        ),
+        (
+            "budget daily = $50 per day per team\nroute r when request.stream { use all }",
+            "to keep the budget per team, write `per request.metadata.team`",
+        ),
+        (
+            "route r when vision { use all }",
+            "see docs/language.md#signals for what a policy can read",
+        ),
+    ],
+)
+def test_unknown_bare_words_get_hints_that_teach(text: str, help: str) -> None:
+    (found,) = run(text + CATCH_ALL).errors
+    assert found.code == "E106"
+    assert found.help == help

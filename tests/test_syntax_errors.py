@@ -84,3 +84,23 @@ def test_rendering_has_snippet_caret_and_help() -> None:
         "  |                            ^",
         "  = help: compare with == (two equals signs)",
     ]
+
+
+def _help(text: str) -> str | None:
+    _, diagnostics = try_parse(text, "t.policy")
+    return diagnostics[0].help
+
+
+def test_misspelt_keywords_get_did_you_mean() -> None:
+    """Among the keywords that fit where the word stands, as unknown names do."""
+    assert _help("route d {\n  use all\n  retyr standard\n}") == "did you mean 'retry'?"
+    assert _help("route d {\n  use all\n  failvoer on 429\n}") == "did you mean 'failover'?"
+    assert _help("route d whne request.stream { use all }") == "did you mean 'when'?"
+    assert _help('polcy "x"\nroute d { use all }') == "did you mean 'policy'?"
+    assert _help("route d {\n  use all\n  zzz\n}") is None  # nothing close: no guess
+
+
+def test_status_class_in_capitals_says_how_it_is_written() -> None:
+    assert _help("route d { use all failover on 429, 5XX }") == (
+        "status classes are written in lower case: 5xx"
+    )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .._gc import paused_gc
 from ..diagnostics import Diagnostic, Severity, Span, sort_diagnostics
+from ..suggest import closest, did_you_mean
 from ..syntax import ast
 from ..syntax.formatter import format_expr
 from .bounds import PolicyBounds, compute_bounds
@@ -20,7 +21,6 @@ from .ordering import constant_order_keys, split_overrides_order
 from .overrides import config_overrides
 from .resolve import resolve_group
 from .signals import CLIENT_ERROR_CLASSES, ERROR_CLASSES, Scope
-from .suggest import closest, did_you_mean
 from .typecheck import ExprChecker
 from .unknowns import measured_reads
 

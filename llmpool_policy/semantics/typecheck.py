@@ -12,10 +12,10 @@ from collections.abc import Callable, Set
 
 from ..diagnostics import Diagnostic, Span
 from ..metrics.windows import LATENCY_WINDOW_LIMIT_S, WINDOW_LIMIT_S, window_name
+from ..suggest import did_you_mean
 from ..syntax import ast
 from . import types as t
 from .signals import Scope, Signal, lookup, names_in_scope
-from .suggest import did_you_mean
 
 __all__ = ["ExprChecker", "literal_type"]
 
@@ -65,6 +65,7 @@ class ExprChecker:
         self.path = path
         self.emit = emit
         self._place: str | None = None  # where the expression being checked stands, in words
+        self._compared = False  # checking an operand of ==, != or in (a bare word may be text)
 
     def _error(
         self,
@@ -140,8 +141,7 @@ class ExprChecker:
                 "E106",
                 f"unknown attribute '{dotted}'",
                 path.span,
-                help=did_you_mean(dotted, names_in_scope())
-                or "see docs/language.md#signals for what a policy can read",
+                help=did_you_mean(dotted, names_in_scope()) or self._bare_word_hint(path),
             )
             return None
         if signal.scope not in scopes:
@@ -156,6 +156,17 @@ class ExprChecker:
             )
             return None
         return signal
+
+    def _bare_word_hint(self, path: ast.Path) -> str:
+        """An unknown single word is most often meant as text (`== search`), or, as a budget
+        key (`per team`), as the request's metadata field of that name."""
+        if len(path.parts) == 1:
+            word = path.parts[0]
+            if self._place == "a budget key":
+                return f"to keep the budget per {word}, write `per request.metadata.{word}`"
+            if self._compared:
+                return f'to compare with the text {word}, put it in double quotes: "{word}"'
+        return "see docs/language.md#signals for what a policy can read"
 
     def _path(self, path: ast.Path, scopes: Set[Scope]) -> t.Type:
         signal = self._signal(path, scopes)
@@ -233,9 +244,13 @@ class ExprChecker:
         return got
 
     def _binary(self, expr: ast.Binary, scopes: Set[Scope]) -> t.Type:
-        left = self.type_of(expr.left, scopes)
-        right = self.type_of(expr.right, scopes)
         op = expr.op
+        outer, self._compared = self._compared, op in ("==", "!=", "in", "not in")
+        try:
+            left = self.type_of(expr.left, scopes)
+            right = self.type_of(expr.right, scopes)
+        finally:
+            self._compared = outer
         if op in ("and", "or"):
             for side, got in ((expr.left, left), (expr.right, right)):
                 if got.kind not in (t.Kind.BOOL, t.Kind.UNKNOWN, t.Kind.ANY):

@@ -18,6 +18,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from .._gc import paused_gc
 from .._resources import data_path
 from ..diagnostics import Diagnostic, Span
+from ..suggest import closest
 from . import ast
 from .limits import MAX_SOURCE_CHARS
 
@@ -566,6 +567,11 @@ def _syntax_diagnostic(err: UnexpectedInput, text: str, path: str) -> Diagnostic
             )
         expected = _describe_expected(err.expected)
         help = _hint_for(tok, err.expected)
+        before = text[max(0, (tok.start_pos or 0) - 1) : tok.start_pos or 0]
+        if tok.type == "NAME" and before.isdigit() and str(tok).lower() == "xx":
+            help = f"status classes are written in lower case: {before}xx"
+        elif help is None and tok.type == "NAME":
+            help = _keyword_hint(str(tok), err.expected)
         after = text[tok.end_pos or 0 : (tok.end_pos or 0) + 1]
         if str(tok) == "=" and after in ("<", ">"):
             help = f"write {after}= (the comparison comes first, then =)"
@@ -613,6 +619,23 @@ def _unnamed_route(text: str, tok: Token) -> Span | None:
     line = tok.line or 1
     column = begin - line_start + 1
     return Span(line, column, line, column + 4, begin, begin + 4)
+
+
+@functools.cache
+def _keywords() -> dict[str, str]:
+    """Terminal name -> keyword, for the grammar's word terminals (`retry`, `when`, ...)."""
+    return {
+        t.name: t.pattern.value
+        for t in _parser().terminals
+        if t.pattern.type == "str" and str(t.pattern.value).isidentifier()
+    }
+
+
+def _keyword_hint(word: str, expected: set[str] | frozenset[str]) -> str | None:
+    """Did-you-mean for a misspelt keyword (`retyr`, `failvoer`), among those that fit here."""
+    keywords = _keywords()
+    match = closest(word, [keywords[n] for n in expected if n in keywords])
+    return None if match is None or match == word else f"did you mean '{match}'?"
 
 
 def _hint_for(tok: Token, expected: set[str] | frozenset[str]) -> str | None:

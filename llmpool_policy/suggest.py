@@ -1,4 +1,4 @@
-"""'Did you mean' suggestions for unknown names."""
+"""'Did you mean' suggestions for unknown names and misspelt keywords (every stage uses them)."""
 
 from __future__ import annotations
 
