@@ -12,15 +12,18 @@ bodies and keys are never copied into a record: only counts and sizes.
   {status_code, body: {model, usage, ...}}, error}``). A batch has no arrival times: they are
   synthesised (``ts_synthesised: true`` in every record), evenly spaced at ``rate`` per second
   or Poisson at ``rate`` with ``seed``, from ``start``; records follow the input file's order.
-- ``litellm``: ``StandardLoggingPayload`` JSON lines (one call each): ``startTime`` is the
-  arrival, ``model_group`` the model asked for, the attempt's provider is
-  ``custom_llm_provider/model`` (or ``model_id`` with ``provider_key="model_id"``), the team
-  (``metadata.user_api_key_team_id``, else its alias) the tenant.
+- ``litellm``: ``StandardLoggingPayload`` JSON lines (one try each; the tries of one call
+  share a ``trace_id`` and make one request): ``startTime`` is the arrival, ``model_group`` the
+  model asked for, the attempt's provider is ``custom_llm_provider/model`` (or ``model_id``
+  with ``provider_key="model_id"``), the team (``metadata.user_api_key_team_id``, else its
+  alias) the tenant. A failure reports no usage: its input tokens are estimated from the
+  logged messages (``input_tokens_estimated: true``).
 - ``otel``: an OTLP/JSON ``ExportTraceServiceRequest`` (one document, or one per line as the
-  collector's file exporter writes): every span with ``gen_ai.*`` attributes is a request;
-  others are left out. The provider is ``gen_ai.provider.name`` (else the older
-  ``gen_ai.system``, renamed values mapped to the current ones); ``error.type`` (a status code or an
-  error name) or an error status makes the attempt a failure.
+  collector's file exporter writes): every span with ``gen_ai.*`` attributes is a request
+  (spans sharing a ``gen_ai.response.id`` are one); others are left out. The provider is
+  ``gen_ai.provider.name`` (else the older ``gen_ai.system``, renamed values mapped to the
+  current ones); ``error.type`` (a status code or an error name) or an error status makes the
+  attempt a failure.
 """
 
 from __future__ import annotations
