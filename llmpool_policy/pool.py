@@ -24,6 +24,7 @@ import httpx
 from ._resources import data_path
 from .config import ConfigSource, PoolConfig, ProviderConfig, poll_config
 from .config.references import config_base, read_reference
+from .config.secrets import mask_keys
 from .config.sources import Unchanged, open_source
 from .decision import Decision
 from .diagnostics import render_short
@@ -221,8 +222,10 @@ class LLMPool:
             base = config_base(self._source, config)
             name = self._source.name if self._source is not None else config.origin
             return read_reference(base, config.policy, pointer="/policy", config_name=name)
+        from .syntax.encoding import decode_policy
+
         path = Path(policy) if policy is not None else data_path("policies", "default.policy")
-        return path.read_text(encoding="utf-8"), str(path)
+        return decode_policy(path.read_bytes(), str(path)), str(path)
 
     def _build(
         self,
@@ -292,6 +295,16 @@ class LLMPool:
             return False
         except OSError as exc:
             self._events.emit("reload_failed", {"error": "OSError", "diagnostics": [str(exc)]})
+            return False
+        except Exception as exc:  # a reload never raises: the old version keeps serving
+            # A loader or compiler bug, not a finding: its text may quote the input (a KeyError
+            # once printed a key), so only its type and a masked message are shown.
+            shown = f"{type(exc).__name__}: {mask_keys(str(exc))[:200]}"
+            log.error("reload failed with an unexpected %s (a bug; please report)", shown)
+            self._events.emit(
+                "reload_failed",
+                {"error": "InternalError", "diagnostics": [f"unexpected {shown}"]},
+            )
             return False
         self._state = new  # atomic: requests already running keep `old`
         self._apply(new)
