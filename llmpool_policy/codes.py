@@ -16,6 +16,7 @@ CODES: Final[dict[str, str]] = {
     "E001": "unexpected token",
     "E002": "unexpected end of file",
     "E003": "invalid character or unterminated string",
+    "E004": "expression nested too deeply",
     "E005": "policy too large",
     "E009": "the policy file cannot be read",
     # names

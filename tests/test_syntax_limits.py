@@ -3,9 +3,16 @@ diagnostic with a position, in time linear in its size."""
 
 from __future__ import annotations
 
+import math
+import re
 import time
 
-from llmpool_policy.syntax import MAX_SOURCE_CHARS, try_parse
+import pytest
+
+from llmpool_policy import Policy
+from llmpool_policy.semantics import check
+from llmpool_policy.syntax import MAX_EXPR_DEPTH, MAX_SOURCE_CHARS, ast, parse, try_parse
+from llmpool_policy.syntax.formatter import format_text
 
 ROUTE = "route default { use all }\n"
 
@@ -65,3 +72,142 @@ def test_a_20_mb_policy_is_refused_at_once_where_it_crosses_the_limit() -> None:
         MAX_SOURCE_CHARS % len(line) + 1,
     )
     assert f"{len(text):,} characters" in d.message and "1,000,000" in d.message
+
+
+# ---- issue 13, item 3: what `check` accepts, the pool can load; nothing recurses unbounded
+
+
+def _depth(expr: ast.Expr) -> int:
+    deepest, stack = 0, [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, ast.Binary):
+            stack += [(node.left, depth + 1), (node.right, depth + 1)]
+        elif isinstance(node, ast.Unary):
+            stack.append((node.operand, depth + 1))
+    return deepest
+
+
+def _condition(text: str) -> ast.Expr:
+    policy, diagnostics = try_parse(text)
+    assert policy is not None, diagnostics
+    route = policy.decls[0]
+    assert isinstance(route, ast.RouteDecl) and route.condition is not None
+    return route.condition
+
+
+def test_a_long_or_chain_is_checked_loaded_formatted_and_decided() -> None:
+    """3,000 tenants in one condition: on main, 199 terms made the compiled code a raw
+    SyntaxError and ~496 made check and fmt die with RecursionError."""
+    terms = [f'request.metadata.tenant == "t{i}"' for i in range(3_000)]
+    text = f"route tenants when {' or '.join(terms)} {{ use all }}\n{ROUTE}"
+    assert check(parse(text)).ok
+    assert format_text(text).startswith(f"route tenants when {' or '.join(terms)} {{\n")
+    policy = Policy.from_text(text)
+    assert _route(policy, {"metadata": {"tenant": "t2999"}}) == "tenants"
+    assert _route(policy, {"metadata": {"tenant": "t3000"}}) == "default"
+
+
+def _route(policy: Policy, request: dict[str, object]) -> str | None:
+    return policy.decide(request, raise_if_unroutable=False).route
+
+
+def test_chains_are_balanced_trees_that_format_back_flat() -> None:
+    n = 5_000
+    for op in ("or", "and"):
+        chain = f" {op} ".join(["request.stream"] * n)
+        condition = _condition(f"route r when {chain} {{ use all }}\n{ROUTE}")
+        assert _depth(condition) == 1 + math.ceil(math.log2(n))
+        assert format_text(f"route r when {chain} {{ use all }}\n").startswith(
+            f"route r when {chain} {{\n"
+        )
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        "(a or b) or c",
+        "a or (b or c)",
+        "(a or b) or (c or d) or e",
+        "a or (b or c or d) or e",
+        "(a and b or c) and (d or e or f) and g",
+        "not (a or b) or (c and d and e) or f",
+    ],
+)
+def test_bracketed_chains_keep_their_tree_through_fmt(condition: str) -> None:
+    condition = re.sub(r"\b([a-g])\b", r"request.metadata.\1", condition)
+    text = f"route r when {condition} {{ use all }}\n{ROUTE}"
+    formatted = format_text(text)
+    assert _condition(formatted) == _condition(text)
+    assert format_text(formatted) == formatted
+
+
+AT_LIMIT = {
+    "not": "route r when " + "not " * (MAX_EXPR_DEPTH - 1) + "request.stream { use all }",
+    "unary minus": "route r when request.max_tokens > " + "- " * (MAX_EXPR_DEPTH - 2) + "1 "
+    "{ use all }",
+    "sum": "route r when request.max_tokens > "
+    + " + ".join(["1"] * (MAX_EXPR_DEPTH - 1))
+    + " { use all }",
+    # error_rate(5m) is two levels (a call of a literal), its comparison a third.
+    "gate": "route r when request.stream { use all skip when "
+    + "not " * (MAX_EXPR_DEPTH - 3)
+    + "error_rate(5m) > 5% }",
+}
+
+
+@pytest.mark.parametrize("kind", AT_LIMIT)
+def test_an_expression_at_the_depth_limit_goes_all_the_way(kind: str) -> None:
+    text = AT_LIMIT[kind] + "\n" + ROUTE
+    assert check(parse(text)).ok
+    assert format_text(format_text(text)) == format_text(text)
+    assert _route(Policy.from_text(text), {"max_tokens": 5}) in ("r", "default")
+
+
+@pytest.mark.parametrize("kind", AT_LIMIT)
+def test_one_level_more_is_e004_where_the_expression_starts(kind: str) -> None:
+    deeper = AT_LIMIT[kind].replace("not ", "not not ", 1).replace("- ", "- - ", 1)
+    deeper = deeper.replace(" + ", " + 1 + ", 1)
+    policy, diagnostics = try_parse("\n" + deeper + "\n" + ROUTE, "deep.policy")
+    assert policy is None
+    ((d,),) = (diagnostics,)
+    assert d.code == "E004" and d.path == "deep.policy" and d.span is not None
+    assert d.span.line == 2
+    assert deeper[d.span.column - 1 :].startswith(("not", "request.max_tokens", "-", "1"))
+    assert f"nests {MAX_EXPR_DEPTH + 1} levels deep" in d.message
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        ("not", "route r when " + "not " * 10_000 + "request.stream { use all }"),
+        ("unary minus", "route r when request.max_tokens > " + "- " * 10_000 + "1 { use all }"),
+        ("sum", "route r when request.max_tokens > " + " + ".join(["1"] * 10_000) + " { use all }"),
+        (
+            "parens",
+            "route r when " + "(" * 10_000 + "request.stream" + ")" * 10_000 + " { use all }",
+        ),
+    ],
+)
+def test_ten_thousand_levels_end_typed_and_fast(kind: str, text: str) -> None:
+    start = time.perf_counter()
+    policy, diagnostics = try_parse(text + "\n" + ROUTE)
+    if kind == "parens":  # brackets make no tree nodes: `((x))` is `x`
+        assert policy is not None, diagnostics
+        assert format_text(text).startswith("route r when request.stream {\n")
+        assert _route(Policy.from_text(text + "\n" + ROUTE), {"stream": True}) == "r"
+    else:
+        assert [d.code for d in diagnostics] == ["E004"]
+        span = diagnostics[0].span
+        assert span is not None and span.column == 14  # where the condition starts
+    assert time.perf_counter() - start < 3.0
+
+
+def test_depth_findings_join_syntax_errors_in_order() -> None:
+    text = "route a when " + "not " * 100 + "request.stream { use all }\nroute b { use [x }\n"
+    _, diagnostics = try_parse(text + ROUTE)
+    assert [(d.code, d.span.line if d.span else 0) for d in diagnostics] == [
+        ("E004", 1),
+        ("E001", 2),
+    ]

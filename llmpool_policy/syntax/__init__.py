@@ -8,9 +8,9 @@ from ..diagnostics import Diagnostic, Source
 from ..errors import PolicySyntaxError
 from . import ast
 from ._parser import parse_text
-from .limits import MAX_SOURCE_CHARS
+from .limits import MAX_EXPR_DEPTH, MAX_SOURCE_CHARS
 
-__all__ = ["MAX_SOURCE_CHARS", "ast", "parse", "parse_file", "try_parse"]
+__all__ = ["MAX_EXPR_DEPTH", "MAX_SOURCE_CHARS", "ast", "parse", "parse_file", "try_parse"]
 
 
 def try_parse(text: str, path: str = "<policy>") -> tuple[ast.Policy | None, list[Diagnostic]]:

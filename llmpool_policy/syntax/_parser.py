@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from typing import Any
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 import lark
 from lark import Token, Transformer, v_args
@@ -17,10 +18,10 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from .._gc import paused_gc
 from .._resources import data_path
-from ..diagnostics import Diagnostic, Span
+from ..diagnostics import Diagnostic, Span, sort_diagnostics
 from ..suggest import closest
 from . import ast
-from .limits import MAX_SOURCE_CHARS
+from .limits import MAX_EXPR_DEPTH, MAX_SOURCE_CHARS
 
 # Plain words for the grammar's named terminals, so no user ever reads `LSQB` or `__ANON_3`.
 _TERMINAL_WORDS: dict[str, str] = {
@@ -195,6 +196,52 @@ def _spanned(f: Callable[..., Any], _data: str, children: list[Any], _meta: obje
     return result
 
 
+class _ParseState:
+    """What one parse attempt learns besides its AST: each expression node's height (kept with
+    the node, so no id is reused while the parse runs) and the nodes over the depth limit whose
+    parents are not built yet -- the outermost ones once the parse ends."""
+
+    def __init__(self) -> None:
+        self.heights: dict[int, tuple[ast.Expr, int]] = {}
+        self.too_deep: dict[int, tuple[ast.Expr, int]] = {}
+
+
+_STATE: ContextVar[_ParseState] = ContextVar("llmpool_policy_parse_state")
+
+_E = TypeVar("_E", bound=ast.Expr)
+
+
+def _nested(node: _E, *children: ast.Expr) -> _E:
+    """Record ``node``'s height (1 + its tallest child's); one over the limit is reported by
+    the parse as E004 and never reaches a recursive stage."""
+    state = _STATE.get()
+    heights = state.heights
+    height = 2 if children else 1  # a leaf (literal, path) is 1
+    for child in children:
+        known = heights.get(id(child))
+        if known is not None and known[1] >= height:
+            height = known[1] + 1
+    heights[id(node)] = (node, height)
+    if height > MAX_EXPR_DEPTH:
+        too_deep = state.too_deep
+        for child in children:
+            too_deep.pop(id(child), None)
+        too_deep[id(node)] = (node, height)
+    return node
+
+
+def _balanced(op: str, items: tuple[ast.Expr, ...]) -> ast.Expr:
+    """``a or b or c ...`` as a balanced tree (depth log2 n, the left half the larger), so a
+    chain of any length nests no deeper than a few levels. The operators are associative and
+    the tree is still read left to right, so the meaning is the chain's; the formatter prints
+    it back as the flat chain (formatter._chain_items)."""
+    if len(items) == 1:
+        return items[0]
+    middle = (len(items) + 1) // 2
+    left, right = _balanced(op, items[:middle]), _balanced(op, items[middle:])
+    return _nested(ast.Binary(op, left, right, left.span.to(right.span)), left, right)
+
+
 @v_args(wrapper=_spanned)
 class _ToAst(Transformer[Token, ast.Policy]):
     """Parse events -> AST, inside the LALR parse. Method names are grammar rule names."""
@@ -224,49 +271,45 @@ class _ToAst(Transformer[Token, ast.Policy]):
         return ast.Path(tuple(str(p) for p in parts), span)
 
     def call(self, span: Span, func: ast.Path, *args: ast.Expr | None) -> ast.Call:
-        return ast.Call(func, tuple(a for a in args if a is not None), span)
+        found = tuple(a for a in args if a is not None)
+        return _nested(ast.Call(func, found, span), *found)
 
     def list(self, span: Span, *items: ast.Expr | None) -> ast.ListExpr:
-        return ast.ListExpr(tuple(i for i in items if i is not None), span)
-
-    def _chain(self, op: str, items: tuple[ast.Expr, ...]) -> ast.Expr:
-        result = items[0]
-        for item in items[1:]:
-            result = ast.Binary(op, result, item, result.span.to(item.span))
-        return result
+        found = tuple(i for i in items if i is not None)
+        return _nested(ast.ListExpr(found, span), *found)
 
     def expr(self, span: Span, *items: ast.Expr) -> ast.Expr:
-        return self._chain("or", items)
+        return _balanced("or", items)
 
     def and_expr(self, span: Span, *items: ast.Expr) -> ast.Expr:
-        return self._chain("and", items)
+        return _balanced("and", items)
 
     def not_op(self, span: Span, operand: ast.Expr) -> ast.Unary:
-        return ast.Unary("not", operand, span)
+        return _nested(ast.Unary("not", operand, span), operand)
 
     def neg(self, span: Span, operand: ast.Expr) -> ast.Unary:
-        return ast.Unary("-", operand, span)
+        return _nested(ast.Unary("-", operand, span), operand)
 
     def compare(self, span: Span, left: ast.Expr, op: Token, right: ast.Expr) -> ast.Binary:
-        return ast.Binary(str(op), left, right, span)
+        return _nested(ast.Binary(str(op), left, right, span), left, right)
 
     def in_op(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("in", left, right, span)
+        return _nested(ast.Binary("in", left, right, span), left, right)
 
     def not_in_op(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("not in", left, right, span)
+        return _nested(ast.Binary("not in", left, right, span), left, right)
 
     def add(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("+", left, right, span)
+        return _nested(ast.Binary("+", left, right, span), left, right)
 
     def sub(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("-", left, right, span)
+        return _nested(ast.Binary("-", left, right, span), left, right)
 
     def mul(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("*", left, right, span)
+        return _nested(ast.Binary("*", left, right, span), left, right)
 
     def div(self, span: Span, left: ast.Expr, right: ast.Expr) -> ast.Binary:
-        return ast.Binary("/", left, right, span)
+        return _nested(ast.Binary("/", left, right, span), left, right)
 
     # -- provider sets
     def all_providers(self, span: Span) -> ast.AllProviders:
@@ -790,6 +833,8 @@ def _parse_text(
     diagnostics: list[Diagnostic] = []
     current = text
     while True:
+        state = _ParseState()
+        token = _STATE.set(state)
         try:
             tree = _parser().parse(current)
         except UnexpectedInput as err:
@@ -806,14 +851,38 @@ def _parse_text(
                 return (), (), diagnostics
             current = _blank(current, begin, end)
             continue
+        finally:
+            _STATE.reset(token)
+        # The statements that parsed (all of them, or all but the broken ones) may still be
+        # over a limit: those findings join the syntax errors, in the order of the text.
+        diagnostics.extend(_limit_diagnostics(state, path))
         if diagnostics:
-            return (), (), diagnostics
+            return (), (), sort_diagnostics(diagnostics)
         decls: tuple[ast.Decl, ...] = tuple(tree)  # type: ignore[arg-type]
         return (
             decls,
             _scan_comments(text),
             [],
         )
+
+
+def _limit_diagnostics(state: _ParseState, path: str) -> list[Diagnostic]:
+    """E004 for each outermost expression nested deeper than the limit, at its first token."""
+    found = []
+    for node, height in state.too_deep.values():
+        span = node.span
+        found.append(
+            Diagnostic(
+                "E004",
+                f"this expression nests {height} levels deep; an expression may nest at most "
+                f"{MAX_EXPR_DEPTH}",
+                Span.point(span.line, span.column, span.start),
+                path,
+                help="each `not`, unary minus, comparison and arithmetic operator is a level; "
+                "write it more simply (`not not x` is `x`, `- - 1` is `1`)",
+            )
+        )
+    return found
 
 
 def _too_large(text: str, path: str) -> Diagnostic:

@@ -127,12 +127,35 @@ def _expr_text(expr: ast.Expr) -> str:
             return "not " + format_expr(expr.operand, _NOT)
         return "-" + format_expr(expr.operand, _NEG)
     prec = _BINARY_PREC[expr.op]
+    if expr.op in ("and", "or"):
+        # The parser builds a chain as a balanced tree: print it back as the flat chain, with
+        # brackets only around a same-operator part the balancing does not account for.
+        return f" {expr.op} ".join(format_expr(i, prec + 1) for i in _chain_items(expr))
     # Every binary level is left-associative except comparisons, which do not chain at all:
     # so the left operand may share the operator's level (unless it compares), the right never.
     left_min = prec + 1 if prec == _COMPARE else prec
     left = format_expr(expr.left, left_min)
     right = format_expr(expr.right, prec + 1)
     return f"{left} {expr.op} {right}"
+
+
+def _chain_items(expr: ast.Binary) -> list[ast.Expr]:
+    """The operands of the longest ``x op y op ...`` chain whose balanced tree (as the parser
+    builds it: the left half takes the middle item) is ``expr``, so the printed chain parses
+    back to the same tree. A part that does not fit is one operand, printed in brackets.
+    Recursion is as deep as the tree, which the parser's depth limit bounds."""
+    op = expr.op
+    left = _same_op_items(expr.left, op)
+    right = _same_op_items(expr.right, op)
+    if len(left) - len(right) in (0, 1):
+        return left + right
+    return [expr.left, expr.right]
+
+
+def _same_op_items(expr: ast.Expr, op: str) -> list[ast.Expr]:
+    if isinstance(expr, ast.Binary) and expr.op == op:
+        return _chain_items(expr)
+    return [expr]
 
 
 def _list(items: tuple[ast.Expr, ...]) -> str:

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["MAX_SOURCE_CHARS"]
+__all__ = ["MAX_EXPR_DEPTH", "MAX_SOURCE_CHARS"]
 
 # E005: a policy's whole text, comments included. About 2 s of parsing on a loaded 2-core
 # machine; a generated 1,000-route policy is a third of it.
 MAX_SOURCE_CHARS: Final = 1_000_000
+
+# E004: how deep an expression may nest, in AST levels (each `not`, unary minus, comparison,
+# arithmetic operator, call and list is one; brackets are none). A chain of `and` or `or` of
+# any length is a balanced tree, log2 of its length deep. The stages after the parser recurse
+# over expressions, and compiled conditions are Python source, whose parser allows 200 nested
+# brackets; at 64 levels the generated code stays well under both.
+MAX_EXPR_DEPTH: Final = 64
