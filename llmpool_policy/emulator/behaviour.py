@@ -72,16 +72,32 @@ class Phase:
     name: str = ""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise BehaviourError(f"phase.name: expected a string, got {self.name!r}")
         where = f"phase {self.name!r}" if self.name else "phase"
+        # Checked and normalised here, not only in from_json: a wrong type given to the
+        # constructor must fail now, not as a 500 from the handler at the first request.
+        if self.requests is not None:
+            start, end = _window(self.requests, f"{where}.requests")
+            requests = (
+                _integer(start, f"{where}.requests[0]"),
+                None if end is None else _integer(end, f"{where}.requests[1]"),
+            )
+            object.__setattr__(self, "requests", requests)
+        if self.seconds is not None:
+            object.__setattr__(self, "seconds", _window(self.seconds, f"{where}.seconds"))
         if self.requests is None and self.seconds is None:
             raise BehaviourError(f"{where}: give `requests` and/or `seconds`")
         for window in (self.requests, self.seconds):
             if window is not None and window[1] is not None and window[1] < window[0]:
                 raise BehaviourError(f"{where}: window {list(window)} ends before it starts")
         if self.faults is not None:
-            _check_faults(self.faults, f"{where}.faults")
-        if self.latency_scale is not None and not self.latency_scale >= 0:
-            raise BehaviourError(f"{where}.latency_scale must be >= 0")
+            object.__setattr__(self, "faults", _rates(self.faults, f"{where}.faults"))
+        if self.latency_scale is not None:
+            scale = _number(self.latency_scale, f"{where}.latency_scale")
+            if not 0 <= scale < math.inf:
+                raise BehaviourError(f"{where}.latency_scale must be a finite number >= 0")
+            object.__setattr__(self, "latency_scale", scale)
 
     def active(self, index: int, elapsed: float) -> bool:
         for window, at in ((self.requests, float(index)), (self.seconds, elapsed)):
@@ -107,15 +123,39 @@ class Behaviour:
     phases: tuple[Phase, ...] = ()
 
     def __post_init__(self) -> None:
-        _check_faults(self.faults, "faults")
-        if not self.latency_scale >= 0 or math.isinf(self.latency_scale):
+        # Every field is checked (and JSON forms converted) at construction: a value the
+        # handler cannot use — `latency={"ttft_p50": ...}` as the docs write it, a string rpm —
+        # used to pass here and then answer every request with a 500.
+        set_ = object.__setattr__
+        if self.latency is not None and not isinstance(self.latency, LatencyProfile):
+            set_(self, "latency", _latency(self.latency, "latency"))
+        set_(self, "latency_scale", _number(self.latency_scale, "latency_scale"))
+        if not 0 <= self.latency_scale < math.inf:
             raise BehaviourError("latency_scale must be a finite number >= 0")
-        if self.requests_per_minute is not None and self.requests_per_minute < 0:
-            raise BehaviourError("requests_per_minute must be >= 0")
-        if not self.retry_after >= 0:
-            raise BehaviourError("retry_after must be >= 0")
-        if self.context_window is not None and self.context_window < 1:
-            raise BehaviourError("context_window must be >= 1")
+        set_(self, "faults", _rates(self.faults, "faults"))
+        if self.requests_per_minute is not None:
+            rpm = _integer(self.requests_per_minute, "requests_per_minute")
+            if rpm < 0:
+                raise BehaviourError("requests_per_minute must be >= 0")
+            set_(self, "requests_per_minute", rpm)
+        set_(self, "retry_after", _number(self.retry_after, "retry_after"))
+        if not 0 <= self.retry_after < math.inf:
+            raise BehaviourError("retry_after must be a finite number >= 0")
+        if self.context_window is not None:
+            window = _integer(self.context_window, "context_window")
+            if window < 1:
+                raise BehaviourError("context_window must be >= 1")
+            set_(self, "context_window", window)
+        models: object = self.models
+        if isinstance(models, str | bytes) or not isinstance(models, list | tuple):
+            raise BehaviourError(f"models: expected a list of model names, got {models!r}")
+        if not all(isinstance(m, str) for m in models):
+            raise BehaviourError(f"models: expected a list of strings, got {models!r}")
+        set_(self, "models", tuple(models))
+        phases: object = self.phases
+        if not isinstance(phases, list | tuple):
+            raise BehaviourError(f"phases: expected a list of phases, got {phases!r}")
+        set_(self, "phases", tuple(_as_phase(p, f"phases[{i}]") for i, p in enumerate(phases)))
 
     def replace(self, **changes: Any) -> Behaviour:
         return replace(self, **changes)
@@ -215,8 +255,8 @@ def _object(data: object, where: str, keys: frozenset[str]) -> dict[str, object]
 
 
 def _number(value: object, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BehaviourError(f"{where}: expected a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BehaviourError(f"{where}: expected a finite number, got {value!r}")
     return float(value)
 
 
@@ -229,7 +269,7 @@ def _integer(value: object, where: str) -> int:
 
 
 def _rates(value: object, where: str) -> dict[str, float]:
-    if not isinstance(value, dict):
+    if not isinstance(value, Mapping):
         raise BehaviourError(f"{where}: expected an object of fault -> rate")
     rates = {str(k): _number(v, f"{where}.{k}") for k, v in value.items()}
     _check_faults(rates, where)
@@ -243,7 +283,14 @@ def _latency(value: object, where: str) -> LatencyProfile:
                 f"{where}: unknown profile {value!r} (known: {', '.join(sorted(PROFILES))})"
             )
         return PROFILES[value]
-    obj = _object(value, where, _LATENCY_KEYS)
+    if isinstance(value, LatencyProfile):
+        return value
+    if not isinstance(value, Mapping):
+        raise BehaviourError(
+            f"{where}: expected a profile name, a LatencyProfile or "
+            f'{{"ttft_p50": s, "ttft_p95": s, "tokens_per_s": n}}, got {value!r}'
+        )
+    obj = _object(dict(value), where, _LATENCY_KEYS)
     try:
         p50 = _number(obj.get("ttft_p50"), f"{where}.ttft_p50")
         return LatencyProfile(
@@ -257,8 +304,8 @@ def _latency(value: object, where: str) -> LatencyProfile:
 
 
 def _window(value: object, where: str) -> tuple[float, float | None]:
-    if not isinstance(value, list) or len(value) != 2:
-        raise BehaviourError(f"{where}: expected [start, end] (end may be null)")
+    if not isinstance(value, list | tuple) or len(value) != 2:
+        raise BehaviourError(f"{where}: expected [start, end] (end may be null), got {value!r}")
     start = _number(value[0], f"{where}[0]")
     end = None if value[1] is None else _number(value[1], f"{where}[1]")
     return start, end
@@ -289,6 +336,14 @@ def _phase(value: object, where: str) -> Phase:
         )
     except BehaviourError as exc:
         raise BehaviourError(f"{where}: {exc}") from None
+
+
+def _as_phase(value: object, where: str) -> Phase:
+    if isinstance(value, Phase):
+        return value
+    if isinstance(value, Mapping):
+        return _phase(dict(value), where)
+    raise BehaviourError(f"{where}: expected a Phase or its JSON form, got {value!r}")
 
 
 def _phase_json(phase: Phase) -> dict[str, object]:
