@@ -13,7 +13,7 @@ import sys
 from ..config import load_config, schema_path
 from ..config.codes import IO_CODES
 from ..config.secrets import mask_keys
-from ..diagnostics import Diagnostic, Source
+from ..diagnostics import Diagnostic, Severity, Source
 from ..errors import ConfigurationError
 from ._output import FORMATS, print_diagnostics, summary
 
@@ -82,7 +82,7 @@ def run_validate(args: argparse.Namespace) -> int:
             f"{config.origin}: ok, {count} provider{'s' if count != 1 else ''}, "
             f"checksum sha256:{config.checksum}"
         )
-    return 1 if args.strict and warnings else 0
+    return 1 if args.strict and any(d.severity is Severity.WARNING for d in warnings) else 0
 
 
 def run_schema(args: argparse.Namespace) -> int:

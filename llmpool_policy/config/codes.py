@@ -31,8 +31,11 @@ CODES: dict[str, str] = {
     "C019": "a file the configuration names cannot be read",
     "C020": "the document is nested too deeply",
     "C021": "a string holds a lone surrogate (not Unicode text)",
+    "C022": "a key or header holds a control character or non-ASCII text, or a header name is "
+    "invalid",
     "W001": "a price is given for one direction only",
     "W002": "the provider list is empty",
+    "N001": "a trailing newline was removed from a key or header value",
 }
 
 # Codes that mean "could not get the document" rather than "the document is wrong".

@@ -20,6 +20,7 @@ from ..errors import ConfigurationError
 from ._pointer import pointer
 from .checks import cross_checks
 from .checksum import config_checksum, normalise_checksum
+from .credentials import check_credentials
 from .models import ENV_NAME_PATTERN, PoolConfig
 from .parse import parse_json
 from .schema import schema_diagnostics, sort_key
@@ -196,14 +197,17 @@ def _validate(
     found.extend(_pin_diagnostics(checksum, expected_checksum, path))
     expanded, env_found, unresolved = _env_diagnostics(data, environment, path)
     found.extend(env_found)
+    expanded, credentials = check_credentials(expanded, environment, path)
+    found.extend(credentials.found)
     config, structural = _check_structure(expanded, path)
     found.extend(structural)
     found.extend(cross_checks(expanded, path, unresolved))
     found = _ordered(found)
     if config is None or any(d.is_error for d in found):
         raise ConfigurationError(found)
+    keys = {**environment, **credentials.env_values}
     providers = tuple(
-        provider.model_copy(update={"api_key": Secret(environment[provider.api_key_env])})
+        provider.model_copy(update={"api_key": Secret(keys[provider.api_key_env])})
         if provider.api_key_env is not None
         else provider
         for provider in config.providers

@@ -74,6 +74,7 @@ CASES: dict[str, tuple[object, dict[str, str], str]] = {
         "C008",
     ),
     "key-as-name": (doc(provider(name="sk-proj-0123456789abcdefXYZ")), {}, "C008"),
+    "header-value-crlf": (doc(provider(headers={"X-Team": "a\r\nX-Evil: 1"})), {}, "C022"),
     "empty-api-key-env": (
         doc(provider(api_key=..., api_key_env="OPENAI_API_KEY")),
         {"OPENAI_API_KEY": ""},
@@ -199,6 +200,7 @@ def test_every_code_is_exercised_and_io_codes_are_known() -> None:
     # C001, C002, C013 through C017 have their own tests here and in test_remote/test_checksum,
     # C019 in test_references.
     exercised |= {"C001", "C002", "C013", "C014", "C015", "C016", "C017", "C019", "W001", "W002"}
+    exercised |= {"N001"}  # tests/config/test_credentials_at_load.py (a note never raises)
     assert exercised | {"C018"} == set(CODES)
     assert set(IO_CODES) <= set(CODES)
 
