@@ -18,6 +18,7 @@ CODES: Final[dict[str, str]] = {
     "E003": "invalid character or unterminated string",
     "E004": "expression nested too deeply",
     "E005": "policy too large",
+    "E006": "number out of range",
     "E009": "the policy file cannot be read",
     # names
     "E101": "unknown provider",

@@ -10,7 +10,8 @@ import time
 import pytest
 
 from llmpool_policy import Policy
-from llmpool_policy.semantics import check
+from llmpool_policy.semantics import PoolDefaults, ProviderFacts, check, format_bounds
+from llmpool_policy.semantics.defaults import doubling_steps
 from llmpool_policy.syntax import MAX_EXPR_DEPTH, MAX_SOURCE_CHARS, ast, parse, try_parse
 from llmpool_policy.syntax.formatter import format_text
 
@@ -211,3 +212,68 @@ def test_depth_findings_join_syntax_errors_in_order() -> None:
         ("E004", 1),
         ("E001", 2),
     ]
+
+
+# ---- issue 13, item 9 (policy half): numbers beyond sane ranges, bounds that saturate
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "timeout " + "9" * 400 + "s",
+        "skip when error_rate(5m) > " + "1" * 309 + ".5%",
+        "limits { max cost $" + "1" * 16 + " per request }",
+        "skip when request.max_tokens > " + "7" * 5_000,
+        "retry { attempts 2 on " + "5" * 5_000 + " }",
+        "retry { attempts 2 on 500.." + "5" * 5_000 + " }",
+    ],
+)
+def test_a_number_beyond_15_digits_is_e006_where_it_stands(setting: str) -> None:
+    """Main: OverflowError from the parser (309 digits), ValueError past 4,300 digits."""
+    line = f"  use all {setting}"
+    policy, diagnostics = try_parse(f"route default {{\n{line}\n}}\n", "n.policy")
+    assert policy is None
+    ((d,),) = (diagnostics,)
+    assert d.code == "E006" and d.path == "n.policy" and d.span is not None
+    number = re.search(r"\$?\d{16,}", line)
+    assert number is not None
+    assert (d.span.line, d.span.column) == (2, number.start() + 1)
+    assert "digits before its point" in d.message
+
+
+def test_15_digits_are_fine() -> None:
+    policy, diagnostics = try_parse("route default { use all timeout 999999999999999s }")
+    assert policy is not None, diagnostics
+
+
+def test_attempts_beyond_1000_is_e006() -> None:
+    text = "retry r { attempts 1100 backoff exponential 1s }\nroute default { use all retry r }"
+    _, diagnostics = try_parse(text)
+    assert [(d.code, d.span.column if d.span else 0) for d in diagnostics] == [("E006", 20)]
+
+
+def test_bounds_saturate_instead_of_overflowing() -> None:
+    """1,000 attempts of an uncapped exponential backoff: 2**999 of the base is past a float
+    (main: OverflowError from bounds.py); the bound stays a number, printed readably."""
+    providers = [ProviderFacts("a", {"name": "a", "timeout": 30.0})]
+    text = (
+        "retry r { attempts 1000 backoff exponential 1000000s }\n"
+        "route default { use [a] retry r }\n"
+    )
+    checked = check(parse(text), providers)
+    assert checked.ok
+    time_bound = checked.bounds.routes[0].time.value
+    assert time_bound is not None and math.isfinite(time_bound) and time_bound > 1e300
+    assert "e+" in format_bounds("p", checked.bounds)
+    assert PoolDefaults(attempts=5_000).sleeps()[-1] == PoolDefaults().backoff_cap_s
+    assert doubling_steps(1.0, math.inf, 1_100)[-1] == math.inf
+
+
+def test_a_huge_sum_of_sleeps_is_unbounded_with_the_backoffs_reason() -> None:
+    providers = [ProviderFacts("a", {"name": "a", "timeout": 30.0})]
+    text = (
+        "retry r { attempts 1000 backoff exponential 100000000000000d }\n"
+        "route default { use [a] retry r }\n"
+    )
+    bound = check(parse(text), providers).bounds.routes[0].time
+    assert bound.value is None and "give it a cap" in bound.why

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..syntax import ast
-from .defaults import DEFAULT_TIMEOUT_SECONDS, PoolDefaults
+from .defaults import DEFAULT_TIMEOUT_SECONDS, PoolDefaults, doubling_steps
 from .env import Symbols
 from .resolve import resolve_group
 
@@ -141,11 +141,11 @@ def _steps(backoff: ast.Backoff, tries: int) -> tuple[float, ...]:
     """A ``backoff`` line's step before each retry of one provider (tries - 1 of them)."""
     base = backoff.base.seconds()
     cap = backoff.cap.seconds() if backoff.cap is not None else float("inf")
+    if backoff.kind == "exponential":
+        return doubling_steps(base, cap, tries - 1)
     result = []
     for i in range(max(0, tries - 1)):
-        if backoff.kind == "exponential":
-            result.append(min(cap, base * (2**i)))
-        elif backoff.kind == "linear":
+        if backoff.kind == "linear":
             result.append(min(cap, base * (i + 1)))
         else:
             result.append(min(cap, base))
@@ -219,7 +219,14 @@ def _own(route: ast.RouteDecl, symbols: Symbols, defaults: PoolDefaults) -> _Own
     time: float | None = tries * sum(slowest) + tried * sum(per_provider_sleeps)
     if time == float("inf"):
         time = None
-        why = "`honor retry_after` has no `up to` cap"
+        uncapped_honor = any(
+            sleep > step for step, sleep in zip(shape.steps, shape.sleeps, strict=True)
+        )
+        why = (
+            "`honor retry_after` has no `up to` cap"
+            if uncapped_honor
+            else "the backoff's sleeps add up past any time: give it a cap (`.. 30s`)"
+        )
     return _Own(candidates, tries, calls, time, max_sleep, timeout, why)
 
 

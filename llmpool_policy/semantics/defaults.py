@@ -21,6 +21,7 @@ __all__ = [
     "POOL_FIELDS",
     "PoolDefaults",
     "PoolSettings",
+    "doubling_steps",
 ]
 
 DEFAULT_TIMEOUT_SECONDS: Final = 30.0  # the seed's pool `timeout` (30000 ms)
@@ -102,9 +103,8 @@ class PoolDefaults:
     def sleeps(self, tries: int | None = None) -> tuple[float, ...]:
         """The longest sleep before each retry on one provider (``tries - 1`` of them; by
         default ``attempts - 1``, a ``from config`` block may set its own attempts)."""
-        cap = self.backoff_cap_s
         count = (self.attempts if tries is None else tries) - 1
-        return tuple(min(cap, self.backoff_base_s * 2**i) for i in range(count))
+        return doubling_steps(self.backoff_base_s, self.backoff_cap_s, count)
 
     def describe(self) -> str:
         """One line for reports: ``4 tries, backoff 1s..30s full jitter, timeout 30s``."""
@@ -113,3 +113,14 @@ class PoolDefaults:
             f"backoff exponential {self.backoff_base_s:g}s..{self.backoff_cap_s:g}s jitter full, "
             f"timeout {self.timeout_s:g}s"
         )
+
+
+def doubling_steps(base: float, cap: float, count: int) -> tuple[float, ...]:
+    """``count`` exponential backoff steps from ``base``, each at most ``cap``. Doubled step by
+    step, so a long run saturates at the cap (or infinity) instead of overflowing."""
+    steps = []
+    step = base
+    for _ in range(max(0, count)):
+        steps.append(min(cap, step))
+        step = min(step * 2.0, float("inf"))
+    return tuple(steps)

@@ -11,6 +11,8 @@ def format_seconds(seconds: float) -> str:
     """``90`` -> ``1m30s``; ``0.5`` -> ``500ms``; exact, never rounded up or down silently."""
     if seconds < 1:
         return f"{seconds * 1000:g}ms"
+    if seconds >= 1e12:  # beyond 30,000 years the digits say nothing; inf never reaches int()
+        return "unbounded" if seconds == float("inf") else f"{seconds / 86400:.4g}d"
     whole = int(seconds)
     rest = seconds - whole
     parts = []

@@ -10,6 +10,7 @@ import functools
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import lark
@@ -21,7 +22,7 @@ from .._resources import data_path
 from ..diagnostics import Diagnostic, Span, sort_diagnostics
 from ..suggest import closest
 from . import ast
-from .limits import MAX_EXPR_DEPTH, MAX_SOURCE_CHARS
+from .limits import MAX_ATTEMPTS, MAX_EXPR_DEPTH, MAX_NUMBER_DIGITS, MAX_SOURCE_CHARS
 
 # Plain words for the grammar's named terminals, so no user ever reads `LSQB` or `__ANON_3`.
 _TERMINAL_WORDS: dict[str, str] = {
@@ -107,10 +108,33 @@ def _number(text: str) -> int | float:
     return float(text) if "." in text else int(text)
 
 
+def _in_range(text: str, tok: Token) -> bool:
+    """Whether a number as written has at most MAX_NUMBER_DIGITS digits before its point; one
+    with more is E006 (it would overflow a float, or be no amount anyone means)."""
+    digits = len(text) - len(text.lstrip("$").lstrip("0123456789")) - text.startswith("$")
+    if digits <= MAX_NUMBER_DIGITS:
+        return True
+    _STATE.get().problems.append(
+        Diagnostic(
+            "E006",
+            f"this number has {digits} digits before its point; a number may have at most "
+            f"{MAX_NUMBER_DIGITS}",
+            _tok_span(tok),
+            help="no setting means a number this large: look for a typo or a pasted value",
+        )
+    )
+    return False
+
+
+_UNCOUNTED = frozenset({ast.LiteralKind.STRING, ast.LiteralKind.STATUS_CLASS})
+
+
 def _literal(kind: ast.LiteralKind, tok: Token) -> ast.Literal:
     text = str(tok)
     value: int | float | str | bool
-    if kind is ast.LiteralKind.DURATION:
+    if kind not in _UNCOUNTED and not _in_range(text, tok):
+        value = 0  # never used: E006 fails the parse
+    elif kind is ast.LiteralKind.DURATION:
         unit = "ms" if text.endswith("ms") else text[-1]
         value = _number(text[: -len(unit)]) * _DURATION_UNITS[unit]
     elif kind is ast.LiteralKind.MINUTES_OR_MILLIONS:
@@ -204,6 +228,7 @@ class _ParseState:
     def __init__(self) -> None:
         self.heights: dict[int, tuple[ast.Expr, int]] = {}
         self.too_deep: dict[int, tuple[ast.Expr, int]] = {}
+        self.problems: list[Diagnostic] = []  # numbers out of range (E006), without a path
 
 
 _STATE: ContextVar[_ParseState] = ContextVar("llmpool_policy_parse_state")
@@ -329,13 +354,14 @@ class _ToAst(Transformer[Token, ast.Policy]):
         return ast.ErrorClass(str(name), span)
 
     def status_code(self, span: Span, code: Token) -> ast.StatusCode:
-        return ast.StatusCode(int(code), span)
+        return ast.StatusCode(int(code) if _in_range(str(code), code) else 0, span)
 
     def status_class(self, span: Span, tok: Token) -> ast.StatusClass:
         return ast.StatusClass(int(str(tok)[0]), span)
 
     def status_range(self, span: Span, low: Token, high: Token) -> ast.StatusRange:
-        return ast.StatusRange(int(low), int(high), span)
+        ends = [int(end) if _in_range(str(end), end) else 0 for end in (low, high)]
+        return ast.StatusRange(ends[0], ends[1], span)
 
     # -- declarations
     def start(self, span: Span, *decls: ast.Decl) -> tuple[ast.Decl, ...]:
@@ -361,6 +387,16 @@ class _ToAst(Transformer[Token, ast.Policy]):
         return True
 
     def retry_attempts(self, span: Span, count: ast.Literal) -> ast.Attempts:
+        if isinstance(count.value, int | float) and count.value > MAX_ATTEMPTS:
+            _STATE.get().problems.append(
+                Diagnostic(
+                    "E006",
+                    f"a retry block makes at most {MAX_ATTEMPTS} attempts per provider "
+                    f"(got {count.text})",
+                    count.span,
+                    help="bound the retries by time instead: `limits { deadline 10m }`",
+                )
+            )
         return ast.Attempts(count, span)
 
     def retry_backoff(
@@ -867,8 +903,9 @@ def _parse_text(
 
 
 def _limit_diagnostics(state: _ParseState, path: str) -> list[Diagnostic]:
-    """E004 for each outermost expression nested deeper than the limit, at its first token."""
-    found = []
+    """E006 for each number out of range; E004 for each outermost expression nested deeper
+    than the limit, at its first token."""
+    found = [replace(d, path=path) for d in state.problems]
     for node, height in state.too_deep.values():
         span = node.span
         found.append(
