@@ -1,5 +1,6 @@
 """A small HTTP/1.1 server on asyncio streams: keep-alive, Content-Length and chunked request
-bodies, and the two misbehaviours a real peer has — never answering, and resetting the socket.
+bodies, ``Expect: 100-continue``, and the two misbehaviours a real peer has — never answering,
+and resetting the socket.
 
 It knows nothing about LLM providers: a handler turns a :class:`Request` into a :class:`Reply`.
 """
@@ -113,8 +114,24 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
     return await reader.readexactly(size)
 
 
+async def _continue(writer: asyncio.StreamWriter, headers: dict[str, str], version: str) -> None:
+    """Answer ``Expect: 100-continue`` before reading the body: such a client (curl for a body
+    over 1 MB) sends the body only after the interim 100, or after its own timeout (1 s)."""
+    if version != "HTTP/1.1" or headers.get("expect", "").lower() != "100-continue":
+        return
+    if "chunked" not in headers.get("transfer-encoding", "").lower():
+        try:
+            length = int(headers.get("content-length", "0"))
+        except ValueError:
+            return  # _read_body refuses it
+        if not 0 < length <= _MAX_BODY:
+            return  # no body to wait for, or one _read_body refuses (413) unread
+    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+    await writer.drain()
+
+
 async def _read_request(
-    reader: asyncio.StreamReader, connection: int
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, connection: int
 ) -> tuple[Request, bool] | None:
     """The next request and whether the connection stays open after it; None at EOF."""
     try:
@@ -137,6 +154,7 @@ async def _read_request(
             raise _BadRequest(400, "bad header line")
         pairs.append((name.lower(), value.strip()))
     headers = dict(pairs)
+    await _continue(writer, headers, version)
     body = await _read_body(reader, headers)
     tokens = headers.get("connection", "").lower()
     keep_alive = "close" not in tokens if version == "HTTP/1.1" else "keep-alive" in tokens
@@ -218,7 +236,7 @@ class HttpServer:
     ) -> None:
         while True:
             try:
-                read = await _read_request(reader, connection)
+                read = await _read_request(reader, writer, connection)
             except _BadRequest as exc:
                 body = str(exc).encode()
                 writer.write(Response(exc.status, body).encode(keep_alive=False))

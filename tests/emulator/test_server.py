@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
+import subprocess
 import threading
+from pathlib import Path
 
 import httpx
 import pytest
@@ -205,3 +208,43 @@ def test_fixed_port(emulator: Emulator, client: httpx.Client) -> None:
     provider = emulator.add("p", "openai", port=port)
     assert provider.port == port
     assert post(client, provider).status_code == 200
+
+
+def test_expect_100_continue_is_answered_before_the_body(emulator: Emulator) -> None:
+    """A client that sends ``Expect: 100-continue`` holds the body back until the interim
+    100: this one waits for it (5 s) and only then sends; without it, no answer ever comes."""
+    provider = emulator.add("p", "openai", api_key=None)
+    body = json.dumps(chat_body(provider, "x" * 2_000_000)).encode()
+    head = (
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", provider.port), timeout=5) as sock:
+        sock.sendall(head)
+        interim = b""
+        while not interim.endswith(b"\r\n\r\n"):
+            interim += sock.recv(1)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        sock.sendall(body)
+        answer = b"".join(iter(lambda: sock.recv(65536), b""))
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n") and b"Emulated reply" in answer
+    # Without a body there is nothing to wait for: no interim answer, just the final one.
+    bodiless = head.replace(f"Content-Length: {len(body)}".encode(), b"Content-Length: 0")
+    assert _raw(provider.port, bodiless).startswith(b"HTTP/1.1 400 ")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs the curl command")
+def test_curl_sends_a_large_body_without_waiting(emulator: Emulator, tmp_path: Path) -> None:
+    """curl asks `Expect: 100-continue` for a body over 1 MB; told to wait up to 30 s for the
+    100, it answers at once only if the server sends it."""
+    provider = emulator.add("p", "openai", api_key=None)
+    payload = tmp_path / "body.json"
+    payload.write_text(json.dumps(chat_body(provider, "y" * 2_000_000)))
+    result = subprocess.run(
+        ["curl", "-sS", "--expect100-timeout", "30", "-o", "/dev/null", "-w", "%{http_code}",
+         "-H", "content-type: application/json", "--data-binary", f"@{payload}", provider.url],
+        capture_output=True, text=True, timeout=10, check=False,
+    )  # fmt: skip
+    assert result.stdout == "200", result.stderr
+    (entry,) = emulator.journal.entries("p")
+    assert dict(entry.headers)["expect"] == "100-continue"
