@@ -18,9 +18,9 @@ from syrupy.assertion import SnapshotAssertion
 
 from llmpool_policy.cli.check_cmd import load_checker_inputs
 from llmpool_policy.codes import CODES, IO_CODES
-from llmpool_policy.diagnostics import Diagnostic, Source, render_text
+from llmpool_policy.diagnostics import Diagnostic, Source, render_text, sort_diagnostics
 from llmpool_policy.semantics import PoolDefaults, ProviderFacts, check
-from llmpool_policy.syntax import try_parse
+from llmpool_policy.syntax import parse_partial, try_parse
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = ROOT / "tests" / "policies" / "broken"
@@ -73,13 +73,14 @@ def checker_inputs(config: Path) -> tuple[list[ProviderFacts], PoolDefaults]:
 
 
 def diagnose(case: Case) -> list[Diagnostic]:
-    """Parse, then check when it parses: what `llmpool-policy check` reports for the file."""
-    policy, diagnostics = try_parse(case.text, case.path.name)
+    """Parse, then check what parsed (syntax errors do not hide the rest): what
+    `llmpool-policy check` reports for the file, in its order."""
+    policy, diagnostics = parse_partial(case.text, case.path.name)
     if policy is None:
         return diagnostics
-    if case.config is None:
-        return list(check(policy).diagnostics)
-    return list(check(policy, *checker_inputs(case.config)).diagnostics)
+    inputs = checker_inputs(case.config) if case.config is not None else (None, None)
+    checked = check(policy, *inputs)
+    return sort_diagnostics([*diagnostics, *checked.diagnostics])
 
 
 CASES = [load_case(path) for path in FILES]

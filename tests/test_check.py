@@ -10,7 +10,7 @@ import pytest
 from llmpool_policy import Policy
 from llmpool_policy.errors import PolicyError
 from llmpool_policy.semantics import CheckedPolicy, ProviderFacts, check
-from llmpool_policy.syntax import parse
+from llmpool_policy.syntax import parse, parse_partial
 
 PROVIDERS = [
     ProviderFacts(
@@ -398,3 +398,52 @@ def test_unknown_bare_words_get_hints_that_teach(text: str, help: str) -> None:
     (found,) = run(text + CATCH_ALL).errors
     assert found.code == "E106"
     assert found.help == help
+
+
+def partial_codes(text: str) -> tuple[list[str], list[str]]:
+    """(syntax codes, checker codes) of `text` read in part, as `check` reads it."""
+    policy, syntax = parse_partial('policy "t"\n' + text, "t.policy")
+    assert policy is not None
+    return [d.code for d in syntax], [d.code for d in check(policy).diagnostics]
+
+
+def test_syntax_errors_do_not_hide_the_checker_findings() -> None:
+    policy, syntax = parse_partial(
+        'policy "t"\nretry standard { attempts 3 backoff constant 5 }\n'
+        "route a when request.stream { use all retry standard retry standrd }\n"
+        "route b when request.images > 0 { use all split x 50% }\n"
+        "route default { use fast = 1 }\n",
+        "t.policy",
+    )
+    assert policy is not None
+    assert [(d.code, d.span.line if d.span else 0) for d in syntax] == [("E001", 2), ("E001", 5)]
+    assert [(s.keyword, s.name) for s in policy.skipped] == [("retry", "standard"),
+                                                               ("route", "default")]  # fmt: skip
+    found = check(policy).diagnostics
+    # `retry standard` was declared by the block that failed: not unknown; the misspelt
+    # `standrd` is still reported, as are the split's sum and the retry given twice. No E402:
+    # the catch-all is the route that failed.
+    assert [(d.code, d.message) for d in found] == [
+        ("E111", "`retry` is given twice in route 'a'"),
+        ("E103", "unknown retry policy 'standrd'"),
+        ("E302", "split weights sum to 50%, not 100%"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a retry used only by a route that failed is not "never used"
+        ("retry q { attempts 2 }\nroute a { use all retry q order by = }", (["E001"], [])),
+        # ... but one no statement names still is
+        ("retry q { attempts 2 }\nroute a when { use all }\nroute d { use all }",
+         (["E001"], ["W101"])),
+        # bounds of a policy read in part are not asserted on
+        ("route a { use all retry { attempts 9 } assert max_calls <= 2 }\n"
+         "limits { deadline }", (["E001"], [])),
+    ],
+)  # fmt: skip
+def test_findings_echoing_a_failed_statement_are_dropped(
+    text: str, expected: tuple[list[str], list[str]]
+) -> None:
+    assert partial_codes(text) == expected

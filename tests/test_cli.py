@@ -96,3 +96,13 @@ def test_runs_from_any_folder(tmp_path: Path) -> None:
     policy.write_text('policy "p"\nroute d { use all }\n')
     result = cli("check", "p.policy", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def test_check_reports_syntax_and_semantic_errors_in_one_run() -> None:
+    """Two syntax errors no longer hide the five other findings (fix two, then see five)."""
+    path = ROOT / "tests" / "policies" / "broken" / "018-syntax-errors-with-semantic-errors.policy"
+    result = cli("check", "--format", "short", str(path))
+    assert result.returncode == 1
+    codes = [line.split("[", 1)[1][:4] for line in result.stdout.splitlines()]
+    assert codes == ["E001", "E301", "E302", "E001", "E102", "E104", "W105"]
+    assert "E103" not in result.stdout  # `retry standard`: its block is the first syntax error

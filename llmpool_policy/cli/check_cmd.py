@@ -9,7 +9,7 @@ from pathlib import Path
 from ..diagnostics import Diagnostic, Severity, Source
 from ..errors import ConfigurationError
 from ..semantics import PoolDefaults, ProviderFacts, check, format_bounds
-from ..syntax import try_parse
+from ..syntax import parse_partial
 from ._output import FORMATS, print_diagnostics, summary
 
 
@@ -78,12 +78,15 @@ def run(args: argparse.Namespace) -> int:
             print(f"llmpool-policy: cannot read {name}: {exc}", file=sys.stderr)
             return 2
         sources[name] = Source(name, text)
-        policy, found = try_parse(text, name)
+        # Syntax errors do not hide the rest: what parsed is checked too.
+        policy, found = parse_partial(text, name)
         diagnostics.extend(found)
         if policy is None:
             continue
         checked = check(policy, providers, defaults)
         diagnostics.extend(checked.diagnostics)
+        if found:
+            continue  # no bounds or graph of a policy read in part
         if args.bounds:
             reports.append(format_bounds(name, checked.bounds))
         if args.graph and checked.ok:

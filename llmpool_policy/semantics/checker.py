@@ -6,6 +6,7 @@ In the manner of jsonschema's keyword validators: every rule is a generator over
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -130,7 +131,38 @@ def check(
         found: list[Diagnostic] = []
         for _codes, fn in RULES:
             found.extend(fn(ctx))
+        if policy.skipped:
+            found = [d for d in found if not _caused_by_skipped(d, policy.skipped)]
         return CheckedPolicy(policy, symbols, ctx.bounds, tuple(sort_diagnostics(found)), pool)
+
+
+# What a statement left out after a syntax error may have declared, by the unknown-name code.
+_DECLARED_BY = {
+    "E101": ("group",),  # a list item naming a group that failed to parse
+    "E102": ("group",),
+    "E103": ("retry",),
+    "E104": ("breaker",),
+    "E105": ("route",),
+}
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def _caused_by_skipped(d: Diagnostic, skipped: Sequence[ast.Skipped]) -> bool:
+    """Whether ``d`` may only be the echo of statements a syntax error left out: a name one of
+    them declares, a declaration only they use, the catch-all or header they held, or bounds
+    (E404, W106) worked out without them. Those are dropped; the syntax error stands for them."""
+    name_match = _QUOTED.search(d.message)
+    name = name_match.group(1) if name_match else None
+    if d.code in _DECLARED_BY:
+        kinds = _DECLARED_BY[d.code]
+        return any(s.name == name and s.keyword in kinds for s in skipped)
+    if d.code == "W101":
+        return any(name in s.words for s in skipped)
+    if d.code == "E402":
+        return any(s.keyword == "route" for s in skipped)
+    if d.code == "W103":
+        return any(s.keyword == "policy" for s in skipped)
+    return d.code in ("E404", "W106")
 
 
 # ---- helpers ---------------------------------------------------------------------------------

@@ -857,16 +857,31 @@ def parse_text(
     text: str, path: str
 ) -> tuple[tuple[ast.Decl, ...], tuple[ast.Comment, ...], list[Diagnostic]]:
     """Parse, recovering at top-level statements so independent syntax errors all show."""
+    decls, comments, diagnostics, _skipped = parse_recovering(text, path)
+    return ((), (), diagnostics) if diagnostics else (decls, comments, diagnostics)
+
+
+def parse_recovering(
+    text: str, path: str
+) -> tuple[
+    tuple[ast.Decl, ...], tuple[ast.Comment, ...], list[Diagnostic], tuple[ast.Skipped, ...]
+]:
+    """Parse as :func:`parse_text`, but after syntax errors also return the declarations that
+    did parse and the statements left out, so the rest of the file can still be checked.
+    Nothing parsed (the error limit, or a recovery that found no statement to drop): no decls."""
     if len(text) > MAX_SOURCE_CHARS:
-        return (), (), [_too_large(text, path)]
+        return (), (), [_too_large(text, path)], ()
     with paused_gc():  # see _gc.py: the parse allocates many small acyclic objects
         return _parse_text(text, path)
 
 
 def _parse_text(
     text: str, path: str
-) -> tuple[tuple[ast.Decl, ...], tuple[ast.Comment, ...], list[Diagnostic]]:
+) -> tuple[
+    tuple[ast.Decl, ...], tuple[ast.Comment, ...], list[Diagnostic], tuple[ast.Skipped, ...]
+]:
     diagnostics: list[Diagnostic] = []
+    skipped: list[ast.Skipped] = []
     current = text
     while True:
         state = _ParseState()
@@ -876,30 +891,47 @@ def _parse_text(
         except UnexpectedInput as err:
             diagnostics.append(_syntax_diagnostic(err, text, path))
             if len(diagnostics) >= _MAX_SYNTAX_ERRORS:
-                return (), (), diagnostics
+                return (), (), diagnostics, ()
             offset = getattr(err, "pos_in_stream", None)
             if isinstance(err, UnexpectedToken):
                 offset = err.token.start_pos if err.token.type != "$END" else len(current)
             if offset is None:
-                return (), (), diagnostics
+                return (), (), diagnostics, ()
             begin, end = _statement_bounds(current, offset)
             if begin >= end or not current[begin:end].strip():
-                return (), (), diagnostics
+                return (), (), diagnostics, ()
+            skipped.append(_skipped(text, begin, end))
             current = _blank(current, begin, end)
             continue
         finally:
             _STATE.reset(token)
-        # The statements that parsed (all of them, or all but the broken ones) may still be
-        # over a limit: those findings join the syntax errors, in the order of the text.
-        diagnostics.extend(_limit_diagnostics(state, path))
-        if diagnostics:
-            return (), (), sort_diagnostics(diagnostics)
+        # The statements that parsed may still be over a limit: those findings join the syntax
+        # errors, in the order of the text, and nothing is checked (a tree over a limit is
+        # what the limits keep from the checker).
+        limits = _limit_diagnostics(state, path)
+        if limits:
+            return (), (), sort_diagnostics([*diagnostics, *limits]), ()
         decls: tuple[ast.Decl, ...] = tuple(tree)  # type: ignore[arg-type]
-        return (
-            decls,
-            _scan_comments(text),
-            [],
-        )
+        return decls, _scan_comments(text), diagnostics, tuple(skipped)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*")
+_DECLARES = re.compile(r"\s*(\w+)\s+(?!when\b)([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)")
+
+
+def _skipped(text: str, begin: int, end: int) -> ast.Skipped:
+    """What the statement text[begin:end], left out after a syntax error, declares and uses."""
+    region = _COMMENT_OR_STRING.sub(
+        lambda m: " " if m.group().startswith("#") else "", text[begin:end]
+    )
+    words = frozenset(_WORD.findall(region))
+    found = _DECLARES.match(region)
+    keyword = found.group(1) if found else (region.split() or [""])[0]
+    declares = found is not None and keyword in ("group", "retry", "breaker", "budget", "route")
+    line = text.count("\n", 0, begin) + 1
+    end_line = text.count("\n", 0, end) + 1
+    span = Span(line, 1, end_line, 1, begin, end)
+    return ast.Skipped(keyword, found.group(2) if declares and found else None, words, span)
 
 
 def _limit_diagnostics(state: _ParseState, path: str) -> list[Diagnostic]:

@@ -590,12 +590,26 @@ Decl: TypeAlias = (
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A top-level statement left out after a syntax error, so the rest can still be checked:
+    its keyword (``route``, ``retry``, ...), the name it declares if one could be read, and
+    every word in it (what it may have used)."""
+
+    keyword: str
+    name: str | None
+    words: frozenset[str]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class Policy:
-    """A parsed policy file: its declarations in order, and its comments (for the formatter)."""
+    """A parsed policy file: its declarations in order, and its comments (for the formatter).
+    ``skipped``: statements a syntax error left out (only in :func:`parse_partial`'s result)."""
 
     decls: tuple[Decl, ...]
     comments: tuple[Comment, ...] = field(default=(), compare=False)
     path: str = field(default="<policy>", compare=False)
+    skipped: tuple[Skipped, ...] = field(default=(), compare=False)
 
     @property
     def name(self) -> str | None:
