@@ -10,7 +10,10 @@ reported; no API key appears in any output; nothing is left in flight after ``cl
 
 Time: backoff and retry-after sleeps are virtual (a ManualClock moved forward to each sleeper's
 wake-up time, as concurrent sleepers would see it); only hangs cost real time, cut short by the
-policy's ``timeout 500ms``. The whole test takes 15-30 s on 2 cores (measured).
+policy's ``timeout 2s``. That timeout is a wall-clock bound on the whole exchange (issue 13,
+item 1): with 100 requests in flight in one process beside the emulator, a healthy exchange
+can take several hundred ms of real time on 2 loaded cores, so it is well above that (at 500 ms
+a third of the attempts timed out). The whole test takes 15-30 s on 2 cores (measured).
 """
 
 from __future__ import annotations
@@ -74,7 +77,7 @@ route default {
   use all
   skip when breaker.open
   order by priority, success_rate(1m) desc
-  timeout 500ms
+  timeout 2s
   retry chaos
   failover on rate_limited, overloaded, server_error, timeout, connection, invalid_response
   assert max_calls <= 6
@@ -119,7 +122,7 @@ def _fault_rates(rng: random.Random) -> dict[str, float]:
     """Every fault class with a random share of a random total between 15% and 35%."""
     weights = {fault: rng.uniform(0.5, 1.5) for fault in FAULTS}
     if "hang" in weights:
-        weights["hang"] *= 0.25  # each hang costs 500 ms of real time
+        weights["hang"] *= 0.1  # each hang costs 2 s of real time
     total = rng.uniform(0.15, 0.35)
     scale = total / sum(weights.values())
     return {fault: weight * scale for fault, weight in weights.items()}
