@@ -67,6 +67,7 @@ CODES: Final[dict[str, str]] = {
     "W107": "policy overrides a value the config writes out",
     "W108": "split overrides the route's order",
     "W109": "order key is the same for every provider",
+    "W110": "an allow comment that allows nothing",
     # notes
     "N101": "order key can be unknown and does not say where unknown sorts",
     "N102": "failover on statuses leaves out timeouts and connection errors",

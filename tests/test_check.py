@@ -11,6 +11,7 @@ from llmpool_policy import Policy
 from llmpool_policy.errors import PolicyError
 from llmpool_policy.semantics import CheckedPolicy, ProviderFacts, check
 from llmpool_policy.syntax import parse, parse_partial
+from llmpool_policy.syntax.formatter import format_policy
 
 PROVIDERS = [
     ProviderFacts(
@@ -447,3 +448,55 @@ def test_findings_echoing_a_failed_statement_are_dropped(
     text: str, expected: tuple[list[str], list[str]]
 ) -> None:
     assert partial_codes(text) == expected
+
+
+FAILS_OVER_ON_404 = "route r when request.stream {\n  use all\n  failover on 404, timeout\n}"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (FAILS_OVER_ON_404, ["W105"]),
+        # on the warning's own line
+        (FAILS_OVER_ON_404.replace("timeout\n", "timeout  # allow W105\n"), []),
+        # on the route's header line, or its closing brace: the whole route
+        (FAILS_OVER_ON_404.replace("{\n", "{  # allow W105: 404 is a stale replica here\n"), []),
+        (FAILS_OVER_ON_404 + "  # allow W105", []),
+        # several codes, lower case
+        (FAILS_OVER_ON_404.replace("{\n", "{  # allow n102, w105\n").replace(", timeout", ""),
+         []),
+        # on another line of the route: its own line only, so it allows nothing
+        (FAILS_OVER_ON_404.replace("use all\n", "use all  # allow W105\n"), ["W110", "W105"]),
+        # errors cannot be allowed; a code that does not exist is reported
+        (FAILS_OVER_ON_404.replace("use all\n", "use alll  # allow E102\n"), ["E102", "W110",
+                                                                            "W105"]),
+        ("route r when request.stream { use all }  # allow W999", ["W110"]),
+        ("route r when request.stream { use all }  # allowed: W105", []),  # not an allow
+    ],
+)  # fmt: skip
+def test_allow_comments_accept_deliberate_warnings(text: str, expected: list[str]) -> None:
+    assert codes(text + CATCH_ALL) == expected
+
+
+def test_allow_that_allows_nothing_says_why() -> None:
+    found = run("route d { use all }  # allow E402, W998, W101").diagnostics
+    assert [(d.code, d.message) for d in found] == [
+        ("W110", "`allow E402` cannot allow an error: only warnings and notes can be allowed"),
+        ("W110", "`allow W998` names no diagnostic code"),
+        ("W110", "`allow W101` allows nothing: no W101 is reported on line 2"),
+    ]
+    assert found[1].help == "see docs/diagnostics.md for the codes"
+
+
+def test_fmt_keeps_what_an_allow_allows() -> None:
+    """`fmt` keeps the comments where they apply: the same findings before and after."""
+    for text in (
+        FAILS_OVER_ON_404.replace("timeout\n", "timeout  # allow W105\n"),
+        FAILS_OVER_ON_404.replace("{\n", "{  # allow W105\n"),
+        "route r when request.stream { use all failover on 404, timeout }  # allow W105",
+        "route r when request.stream { use all\nfailover on 404, timeout }  # allow W105",
+    ):
+        source = 'policy "t"\n' + text + CATCH_ALL
+        laid_out = format_policy(parse(source))
+        assert "# allow W105" in laid_out
+        assert check(parse(laid_out)).diagnostics == check(parse(source)).diagnostics == ()

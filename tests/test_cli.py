@@ -106,3 +106,17 @@ def test_check_reports_syntax_and_semantic_errors_in_one_run() -> None:
     codes = [line.split("[", 1)[1][:4] for line in result.stdout.splitlines()]
     assert codes == ["E001", "E301", "E302", "E001", "E102", "E104", "W105"]
     assert "E103" not in result.stdout  # `retry standard`: its block is the first syntax error
+
+
+def test_strict_fails_on_warnings_unless_allowed(tmp_path: Path) -> None:
+    """`check --strict` for CI: a warning fails the run; an allow comment accepts it."""
+    path = tmp_path / "p.policy"
+    path.write_text('policy "p"\nroute default {\n  use all\n  failover on 404, timeout\n}\n')
+    assert cli("check", str(path)).returncode == 0
+    strict = cli("check", "--strict", str(path))
+    assert strict.returncode == 1
+    assert "warning[W105]" in strict.stdout
+    path.write_text(path.read_text().replace("timeout\n", "timeout  # allow W105\n"))
+    allowed = cli("check", "--strict", str(path))
+    assert allowed.returncode == 0, allowed.stdout
+    assert "0 errors, 0 warnings" in allowed.stderr

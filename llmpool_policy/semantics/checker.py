@@ -20,6 +20,7 @@ from .defaults import PoolDefaults
 from .env import ProviderFacts, Symbols, build_symbols
 from .ordering import constant_order_keys, split_overrides_order
 from .overrides import config_overrides
+from .pragmas import apply_allows
 from .resolve import resolve_group
 from .signals import CLIENT_ERROR_CLASSES, ERROR_CLASSES, Scope
 from .typecheck import ExprChecker
@@ -133,6 +134,7 @@ def check(
             found.extend(fn(ctx))
         if policy.skipped:
             found = [d for d in found if not _caused_by_skipped(d, policy.skipped)]
+        found = apply_allows(policy, found)
         return CheckedPolicy(policy, symbols, ctx.bounds, tuple(sort_diagnostics(found)), pool)
 
 
