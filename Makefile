@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck bench tables clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_decide.py --litellm
 	$(BIN)/python -m pip install --quiet -e '.[dev,aiohttp]'  # (d) measures httpx-aiohttp too
 	$(BIN)/python bench/bench_pool.py --litellm
+
+# The parser's serialised LALR tables, after an edit to grammar/policy.lark (a test fails until
+# they match it again).
+tables: $(STAMP)
+	$(BIN)/python -c "from llmpool_policy.syntax._parser import write_tables; print(write_tables())"
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

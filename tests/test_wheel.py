@@ -24,6 +24,7 @@ def test_installed_wheel_checks_a_policy_from_any_folder(tmp_path: Path) -> None
     (wheel,) = dist.glob("llmpool_policy-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "llmpool_policy/_data/grammar/policy.lark" in names
+    assert "llmpool_policy/_data/grammar/policy.lark.tables" in names  # the parser loads these
     assert "llmpool_policy/_data/policies/default.policy" in names
 
     env_dir = tmp_path / "venv"

@@ -7,10 +7,12 @@ values or :class:`~llmpool_policy.errors.PolicySyntaxError` with plain-word diag
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 import lark
@@ -53,22 +55,68 @@ _TOP_ONLY = frozenset({"policy", "group", "budget", "route"})
 _MAX_SYNTAX_ERRORS = 20
 
 
+# Serialised LALR tables ship beside the grammar (committed, copied into the wheel): loading
+# them takes a fraction of building them, which every `llmpool-policy check` process paid.
+# Their first line is _grammar_key(); a grammar edited since (or another Lark) makes them
+# stale, and the parser is then built from the grammar as before. `make tables` rewrites them.
+_TABLES = ("grammar", "policy.lark.tables")
+_OPTIONS: dict[str, Any] = {
+    "parser": "lalr",
+    "lexer": "contextual",
+    "propagate_positions": False,  # spans come from tokens (see _spanned)
+    "maybe_placeholders": True,
+}
+
+
+def _grammar_key(grammar: str) -> str:
+    """What the tables were built from: the grammar's text, the options and Lark's version."""
+    source = f"{grammar}\0{sorted(_OPTIONS.items())!r}\0lark {lark.__version__}"
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()
+
+
+def _build(grammar: str) -> lark.Lark:
+    # The AST is built inside the LALR parse: no intermediate tree, no position propagation
+    # pass (more than twice as fast). Spans come from the tokens themselves.
+    return lark.Lark(grammar, cache=False, transformer=_ToAst(), **_OPTIONS)
+
+
+def load_tables(grammar: str, path: Path) -> lark.Lark | None:
+    """The parser from the tables at ``path``, or None when they are missing or were built
+    from another grammar (or Lark)."""
+    try:
+        with path.open("rb") as f:
+            if f.readline().rstrip(b"\n") != _grammar_key(grammar).encode("ascii"):
+                return None
+            # Lark.load() takes no options; its own cache loads through _load with the
+            # transformer, as here. The key pins Lark's version, so this runs only against
+            # the Lark that wrote the tables; anything unexpected falls back to building.
+            parser: lark.Lark = lark.Lark.__new__(lark.Lark)
+            parser._load(f, transformer=_ToAst())
+    except FileNotFoundError:
+        return None
+    except Exception:  # unreadable tables are rebuilt, never fatal
+        return None
+    return parser if isinstance(parser.options.transformer, _ToAst) else None
+
+
+def write_tables(path: Path | None = None) -> Path:
+    """Build the parser from the grammar and save its tables (``make tables``)."""
+    grammar = data_path("grammar", "policy.lark")
+    target = path if path is not None else grammar.with_name(_TABLES[1])
+    text = grammar.read_text(encoding="utf-8")
+    with target.open("wb") as f:
+        f.write(_grammar_key(text).encode("ascii") + b"\n")
+        _build(text).save(f)
+    return target
+
+
 @functools.cache
 def _parser() -> lark.Lark:
-    """Built once per process: building the LALR tables costs far more than parsing."""
+    """Once per process: from the shipped tables when they match the grammar, else built."""
     global _DROPPED
     grammar = data_path("grammar", "policy.lark").read_text(encoding="utf-8")
-    parser = lark.Lark(
-        grammar,
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=False,  # spans come from tokens (see _spanned)
-        maybe_placeholders=True,
-        cache=False,
-        # The AST is built inside the LALR parse: no intermediate tree, no position
-        # propagation pass (more than twice as fast). Spans come from the tokens themselves.
-        transformer=_ToAst(),
-    )
+    tables = data_path("grammar", "policy.lark").with_name(_TABLES[1])
+    parser = load_tables(grammar, tables) or _build(grammar)
     _DROPPED = frozenset(t.name for t in parser.terminals if t.pattern.type == "str")
     return parser
 
