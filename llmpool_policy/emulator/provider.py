@@ -315,9 +315,9 @@ class EmulatedProvider:
         if fault == "hang":
             return _Plan(Hang(), 0.0, fault)
 
-        text, truncated = reply_text(self.name, chat)
-        usage = Usage(chat.input_tokens, count_tokens(len(text)))
-        success = self.wire.success(chat, rid, int(wall), text, truncated, usage)
+        answer = reply_text(self.name, chat)
+        usage = Usage(chat.input_tokens, count_tokens(answer.output_chars) * chat.choices)
+        success = self.wire.success(chat, rid, int(wall), answer, usage)
         delay = ttft + profile.output_time(usage.output_tokens) * scale
         if fault == "malformed_body":
             stripped = self.wire.strip_required(success)

@@ -10,15 +10,19 @@ from typing import Final
 from .._http import Request, Response
 from ._durations import retry_after_seconds, rfc3339
 from .base import (
+    Answer,
     Chat,
     ErrorKind,
+    ToolCall,
     Usage,
     WireFormat,
     bearer_token,
     content_parts,
     fill,
     json_response,
+    tool_schemas,
 )
+from .schema import SchemaError, minimal_instance
 
 __all__ = ["AnthropicWire"]
 
@@ -122,7 +126,35 @@ class AnthropicWire(WireFormat):
             return self._invalid("temperature: Input should be less than or equal to 1")
         if body.get("stream") is True:
             return self._invalid("stream: the emulator does not stream; send stream: false")
-        return Chat(model, chars, images, last_user, max_tokens, len(messages))
+        stops = body.get("stop_sequences", [])
+        if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+            return self._invalid("stop_sequences: Input should be a valid list of strings")
+        tool = self._tool_call(body)
+        if isinstance(tool, Response):
+            return tool
+        return Chat(
+            model, chars, images, last_user, max_tokens, len(messages),
+            stop=tuple(stops), tool_call=tool,
+        )  # fmt: skip
+
+    def _tool_call(self, body: dict[str, object]) -> ToolCall | Response | None:
+        """The call ``tool_choice`` any / tool demands (auto and none never call one)."""
+        choice = body.get("tool_choice")
+        kind = choice.get("type") if isinstance(choice, dict) else None
+        if choice is None or kind in ("auto", "none"):
+            return None
+        tools = tool_schemas(body.get("tools"), nested=False, schema_key="input_schema")
+        if not tools:
+            return self._invalid("tool_choice: tool_choice may only be specified with tools")
+        name = next(iter(tools)) if kind == "any" else None
+        if kind == "tool" and isinstance(choice, dict):
+            name = choice.get("name")
+        if name not in tools:
+            return self._invalid(f"tool_choice: no tool named {name!r} in tools")
+        try:
+            return ToolCall(str(name), minimal_instance(tools[name]))
+        except SchemaError as exc:
+            return self._invalid(f"tools: input_schema of {name!r}: {exc}")
 
     def error(
         self, kind: ErrorKind, detail: Mapping[str, object], headers: tuple[tuple[str, str], ...]
@@ -131,16 +163,31 @@ class AnthropicWire(WireFormat):
         return self._body(status, kind_name, fill(template, detail), headers)
 
     def success(
-        self, chat: Chat, rid: str, created: int, text: str, truncated: bool, usage: Usage
+        self, chat: Chat, rid: str, created: int, answer: Answer, usage: Usage
     ) -> dict[str, object]:
+        content: list[dict[str, object]] = [{"type": "text", "text": answer.text}]
+        reason = "max_tokens" if answer.truncated else "end_turn"
+        if answer.stop_sequence is not None:
+            reason = "stop_sequence"
+        if answer.tool_call is not None:
+            call = answer.tool_call
+            content = [
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_{rid}",
+                    "name": call.name,
+                    "input": call.arguments,
+                }
+            ]
+            reason = "tool_use"
         return {
             "id": f"msg_{rid}",
             "type": "message",
             "role": "assistant",
             "model": chat.model,
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": "max_tokens" if truncated else "end_turn",
-            "stop_sequence": None,
+            "content": content,
+            "stop_reason": reason,
+            "stop_sequence": answer.stop_sequence,
             "usage": {
                 "input_tokens": usage.input_tokens,
                 "output_tokens": usage.output_tokens,

@@ -15,8 +15,10 @@ from .._http import Request, Response
 
 __all__ = [
     "IMAGE_TOKENS",
+    "Answer",
     "Chat",
     "ErrorKind",
+    "ToolCall",
     "Usage",
     "WireFormat",
     "bearer_token",
@@ -25,6 +27,7 @@ __all__ = [
     "json_response",
     "reply_text",
     "stable_id",
+    "tool_schemas",
 ]
 
 IMAGE_TOKENS: Final = 85  # what OpenAI charges a low-detail image; a flat estimate for all
@@ -46,8 +49,18 @@ ErrorKind = Literal[
 
 
 @dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The call an emulated model makes when a request demands one: ``arguments`` is the
+    minimal JSON instance of the tool's parameter schema."""
+
+    name: str
+    arguments: object
+
+
+@dataclass(frozen=True, slots=True)
 class Chat:
-    """A valid chat request, whatever its wire format."""
+    """A valid chat request, whatever its wire format. ``structured`` is the JSON value the
+    reply must be (structured output demanded), ``tool_call`` the call it must make."""
 
     model: str
     text_chars: int
@@ -55,6 +68,11 @@ class Chat:
     last_user_text: str
     max_tokens: int | None
     messages: int
+    choices: int = 1
+    stop: tuple[str, ...] = ()
+    structured: object = None
+    wants_structured: bool = False
+    tool_call: ToolCall | None = None
 
     @property
     def input_tokens(self) -> int:
@@ -72,12 +90,40 @@ def count_tokens(chars: int) -> int:
     return math.ceil(chars / 4)
 
 
-def reply_text(provider: str, chat: Chat) -> tuple[str, bool]:
-    """The deterministic reply (an echo of the last user text) and whether max_tokens cut it."""
-    text = f"Emulated reply from {provider} ({chat.model}): {chat.last_user_text[:200]}"
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What the emulated model says: ``text`` (cut by a stop sequence or max_tokens), which
+    stop sequence cut it, or the tool call it makes instead of text."""
+
+    text: str
+    truncated: bool = False
+    stop_sequence: str | None = None
+    tool_call: ToolCall | None = None
+
+    @property
+    def output_chars(self) -> int:
+        if self.tool_call is not None:
+            return len(json.dumps(self.tool_call.arguments)) + len(self.tool_call.name)
+        return len(self.text)
+
+
+def reply_text(provider: str, chat: Chat) -> Answer:
+    """The deterministic reply: the demanded tool call, the demanded JSON value, or an echo of
+    the last user text; then cut at the first stop sequence, then at max_tokens."""
+    if chat.tool_call is not None:
+        return Answer("", tool_call=chat.tool_call)
+    if chat.wants_structured:
+        text = json.dumps(chat.structured)
+    else:
+        text = f"Emulated reply from {provider} ({chat.model}): {chat.last_user_text[:200]}"
+    found = [(text.find(stop), stop) for stop in chat.stop if stop and stop in text]
+    matched = None
+    if found:
+        at, matched = min(found)
+        text = text[:at]
     if chat.max_tokens is not None and count_tokens(len(text)) > chat.max_tokens:
-        return text[: chat.max_tokens * 4], True
-    return text, False
+        return Answer(text[: chat.max_tokens * 4], truncated=True)
+    return Answer(text, stop_sequence=matched)
 
 
 class _Filled(dict[str, object]):
@@ -106,6 +152,20 @@ def bearer_token(request: Request) -> str | None:
         return None
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def tool_schemas(tools: object, *, nested: bool, schema_key: str) -> dict[str, object] | None:
+    """Tool name -> parameter schema from a request's ``tools`` list (``nested``: under
+    ``function``, as OpenAI and Cohere write them); None when the list has the wrong shape."""
+    if not isinstance(tools, list):
+        return None
+    out: dict[str, object] = {}
+    for tool in tools:
+        spec = tool.get("function") if nested and isinstance(tool, Mapping) else tool
+        if not isinstance(spec, Mapping) or not isinstance(spec.get("name"), str):
+            return None
+        out[spec["name"]] = spec.get(schema_key, {"type": "object"})
+    return out
 
 
 def content_parts(content: object, text_types: frozenset[str]) -> tuple[list[str], int] | None:
@@ -157,7 +217,7 @@ class WireFormat(ABC):
 
     @abstractmethod
     def success(
-        self, chat: Chat, rid: str, created: int, text: str, truncated: bool, usage: Usage
+        self, chat: Chat, rid: str, created: int, answer: Answer, usage: Usage
     ) -> dict[str, object]:
         """A success body."""
 

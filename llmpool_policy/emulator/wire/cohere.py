@@ -4,14 +4,17 @@ none; a 429 carries only its message (and ``retry-after`` when the emulator is t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Final
 
 from .._http import Request, Response
 from ._durations import retry_after_seconds
 from .base import (
+    Answer,
     Chat,
     ErrorKind,
+    ToolCall,
     Usage,
     WireFormat,
     bearer_token,
@@ -19,7 +22,9 @@ from .base import (
     fill,
     json_response,
     stable_id,
+    tool_schemas,
 )
+from .schema import SchemaError, minimal_instance
 
 __all__ = ["CohereWire"]
 
@@ -112,7 +117,47 @@ class CohereWire(WireFormat):
             return self._invalid("temperature must be a non-negative number")
         if body.get("stream") is True:
             return self._invalid("the emulator does not stream; send stream: false")
-        return Chat(model, chars, images, last_user, max_tokens, len(messages))
+        stops = body.get("stop_sequences", [])
+        if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+            return self._invalid("stop_sequences must be a list of strings")
+        if body.get("logprobs") not in (None, False):
+            return self._invalid("logprobs is not supported by the emulator")
+        structured: object = None
+        wants = False
+        fmt = body.get("response_format")
+        if fmt is not None:
+            kind = fmt.get("type") if isinstance(fmt, dict) else None
+            if kind not in ("text", "json_object"):
+                return self._invalid("response_format.type must be 'text' or 'json_object'")
+            if kind == "json_object" and isinstance(fmt, dict):
+                try:
+                    structured = minimal_instance(fmt.get("json_schema", {"type": "object"}))
+                except SchemaError as exc:
+                    return self._invalid(f"response_format.json_schema: {exc}")
+                wants = True
+        tool = self._tool_call(body)
+        if isinstance(tool, Response):
+            return tool
+        return Chat(
+            model, chars, images, last_user, max_tokens, len(messages),
+            stop=tuple(stops), structured=structured, wants_structured=wants, tool_call=tool,
+        )  # fmt: skip
+
+    def _tool_call(self, body: dict[str, object]) -> ToolCall | Response | None:
+        """The call ``tool_choice: REQUIRED`` demands (of the first tool); NONE or absent: none."""
+        choice = body.get("tool_choice")
+        if choice in (None, "NONE"):
+            return None
+        if choice != "REQUIRED":
+            return self._invalid("tool_choice must be one of ['REQUIRED', 'NONE']")
+        tools = tool_schemas(body.get("tools"), nested=True, schema_key="parameters")
+        if not tools:
+            return self._invalid("tool_choice can only be used together with tools")
+        name = next(iter(tools))
+        try:
+            return ToolCall(name, minimal_instance(tools[name]))
+        except SchemaError as exc:
+            return self._invalid(f"tools: parameters of {name!r}: {exc}")
 
     def error(
         self, kind: ErrorKind, detail: Mapping[str, object], headers: tuple[tuple[str, str], ...]
@@ -121,13 +166,33 @@ class CohereWire(WireFormat):
         return self._body(status, fill(template, detail), headers)
 
     def success(
-        self, chat: Chat, rid: str, created: int, text: str, truncated: bool, usage: Usage
+        self, chat: Chat, rid: str, created: int, answer: Answer, usage: Usage
     ) -> dict[str, object]:
         tokens = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+        message: dict[str, object] = {
+            "role": "assistant",
+            "content": [{"type": "text", "text": answer.text}],
+        }
+        reason = "MAX_TOKENS" if answer.truncated else "COMPLETE"
+        if answer.stop_sequence is not None:
+            reason = "STOP_SEQUENCE"
+        if answer.tool_call is not None:
+            call = answer.tool_call
+            message = {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": f"call_{rid}",
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                    }
+                ],
+            }
+            reason = "TOOL_CALL"
         return {
             "id": rid,
-            "finish_reason": "MAX_TOKENS" if truncated else "COMPLETE",
-            "message": {"role": "assistant", "content": [{"type": "text", "text": text}]},
+            "finish_reason": reason,
+            "message": message,
             "usage": {"billed_units": dict(tokens), "tokens": dict(tokens)},
         }
 

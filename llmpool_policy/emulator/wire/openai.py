@@ -3,20 +3,25 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Final
 
 from .._http import Request, Response
 from ._durations import go_duration, retry_after_seconds
 from .base import (
+    Answer,
     Chat,
     ErrorKind,
+    ToolCall,
     Usage,
     WireFormat,
     bearer_token,
     content_parts,
     json_response,
+    tool_schemas,
 )
+from .schema import SchemaError, minimal_instance
 
 __all__ = ["OpenAIWire"]
 
@@ -137,7 +142,98 @@ class OpenAIWire(WireFormat):
             )
         if body.get("stream") is True:
             return self._invalid("The emulator does not stream; send stream: false.", "stream")
-        return Chat(model, chars, images, last_user, max_tokens, len(messages))
+        n = body.get("n")
+        if n is None:
+            n = 1
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 128:
+            return self._invalid(
+                "Invalid 'n': expected an integer between 1 and 128.", "n", "invalid_value"
+            )
+        stop = body.get("stop")
+        stops = [stop] if isinstance(stop, str) else [] if stop is None else stop
+        if (
+            not isinstance(stops, list)
+            or len(stops) > 4
+            or not all(isinstance(s, str) for s in stops)
+        ):
+            return self._invalid(
+                "Invalid 'stop': expected a string or an array of at most 4 strings.",
+                "stop",
+                "invalid_type",
+            )
+        for param in ("logprobs", "top_logprobs"):
+            if body.get(param) not in (None, False):
+                return self._invalid(
+                    f"Unsupported parameter: '{param}' is not supported by the emulator.",
+                    param,
+                    "unsupported_parameter",
+                )
+        output = self._output(body)
+        if isinstance(output, Response):
+            return output
+        structured, wants, tool = output
+        return Chat(
+            model, chars, images, last_user, max_tokens, len(messages),
+            choices=n, stop=tuple(stops), structured=structured, wants_structured=wants,
+            tool_call=tool,
+        )  # fmt: skip
+
+    def _output(self, body: dict[str, object]) -> tuple[object, bool, ToolCall | None] | Response:
+        """What the reply must be: (JSON value, demanded?, tool call) from ``response_format``
+        and ``tool_choice``; the 400 for a form the emulator cannot honour."""
+        fmt = body.get("response_format")
+        structured: object = None
+        wants = False
+        if fmt is not None:
+            kind = fmt.get("type") if isinstance(fmt, dict) else None
+            if kind == "json_object":
+                structured, wants = {}, True
+            elif kind == "json_schema":
+                spec = fmt.get("json_schema") if isinstance(fmt, dict) else None
+                schema = spec.get("schema", {}) if isinstance(spec, dict) else None
+                try:
+                    structured, wants = minimal_instance(schema), True
+                except SchemaError as exc:
+                    return self._invalid(
+                        f"Invalid schema for response_format: {exc} (the emulator's limits: "
+                        "docs/emulator.md).",
+                        "response_format",
+                        "invalid_json_schema",
+                    )
+            elif kind != "text":
+                return self._invalid(
+                    "Invalid value for 'response_format.type': expected 'text', 'json_object' "
+                    "or 'json_schema'.",
+                    "response_format.type",
+                    "invalid_value",
+                )
+        choice = body.get("tool_choice")
+        if choice in (None, "auto", "none"):
+            return structured, wants, None
+        tools = tool_schemas(body.get("tools"), nested=True, schema_key="parameters")
+        if not tools:
+            return self._invalid(
+                "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' "
+                "are specified.",
+                "tool_choice",
+            )
+        if choice == "required":
+            name = next(iter(tools))
+        elif isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+            name = choice["function"].get("name")
+        else:
+            name = None
+        if name not in tools:
+            return self._invalid("Invalid value for 'tool_choice'.", "tool_choice", "invalid_value")
+        try:
+            arguments = minimal_instance(tools[name])
+        except SchemaError as exc:
+            return self._invalid(
+                f"Invalid schema for function '{name}': {exc}.",
+                "tools",
+                "invalid_function_parameters",
+            )
+        return structured, wants, ToolCall(str(name), arguments)
 
     def error(
         self, kind: ErrorKind, detail: Mapping[str, object], headers: tuple[tuple[str, str], ...]
@@ -218,22 +314,32 @@ class OpenAIWire(WireFormat):
                 )
 
     def success(
-        self, chat: Chat, rid: str, created: int, text: str, truncated: bool, usage: Usage
+        self, chat: Chat, rid: str, created: int, answer: Answer, usage: Usage
     ) -> dict[str, object]:
+        message: dict[str, object] = {"role": "assistant", "content": answer.text, "refusal": None}
+        finish = "length" if answer.truncated else "stop"
+        if answer.tool_call is not None:
+            call = answer.tool_call
+            message["content"] = None
+            message["tool_calls"] = [
+                {
+                    "id": f"call_{rid[:24]}",
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+                }
+            ]
+            finish = "tool_calls"
+        choices = [
+            {"index": i, "message": message, "logprobs": None, "finish_reason": finish}
+            for i in range(chat.choices)
+        ]
         return {
             "id": f"chatcmpl-{rid}",
             "object": "chat.completion",
             "created": created,
             "model": chat.model,
             "system_fingerprint": "fp_emulator",
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text, "refusal": None},
-                    "logprobs": None,
-                    "finish_reason": "length" if truncated else "stop",
-                }
-            ],
+            "choices": choices,
             "usage": {
                 "prompt_tokens": usage.input_tokens,
                 "completion_tokens": usage.output_tokens,
