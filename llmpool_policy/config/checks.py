@@ -39,7 +39,7 @@ def _key_shaped_identifiers(data: object, path: str) -> Iterator[Diagnostic]:
     """A key pasted as a provider's name or as api_key_env's variable name fits both patterns
     (``gsk_...``); it would be printed as a name everywhere (or as "variable gsk_... is not
     set"), so it is refused here without being shown. Values failing the pattern are the
-    schema's to report (it masks them too)."""
+    schema's to report (it masks them too). So is a key given as a model, region or tag."""
     for index, provider in _providers(data):
         for field, pattern, what in _IDENTIFIERS:
             value = provider.get(field)
@@ -47,6 +47,20 @@ def _key_shaped_identifiers(data: object, path: str) -> Iterator[Diagnostic]:
                 message, hint = key_shaped(what)
                 yield Diagnostic(
                     "C008", message, path=path, pointer=pointer(("providers", index, field)),
+                    help=hint,
+                )  # fmt: skip
+        # Labels are shown as data (a response's model, stats, explain): a key there would be.
+        tags = provider.get("tags")
+        labels: list[tuple[tuple[str | int, ...], object]] = [
+            (("model",), provider.get("model")),
+            (("region",), provider.get("region")),
+            *((("tags", i), tag) for i, tag in enumerate(tags if isinstance(tags, list) else [])),
+        ]
+        for where, value in labels:
+            if isinstance(value, str) and looks_like_key(value):
+                message, hint = key_shaped(f"a {where[0] if where[0] != 'tags' else 'tag'}")
+                yield Diagnostic(
+                    "C008", message, path=path, pointer=pointer(("providers", index, *where)),
                     help=hint,
                 )  # fmt: skip
 
