@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import NoProviderAvailableError
+from .money import format_money
 
 __all__ = [
     "DEFAULT_COOL_DOWN_CAP_S",
@@ -304,7 +305,8 @@ class Decision:
                 key = f" for {b.key}" if b.key is not None else ""
                 state = "BREACHED" if b.breached else "within"
                 lines.append(
-                    f"  budget {b.budget}{key}: ${b.spent:.2f} of ${b.amount:.2f} ({state})"
+                    f"  budget {b.budget}{key}: {format_money(b.spent)} of "
+                    f"{format_money(b.amount)} ({state})"
                     + (f" -> {b.action}" if b.breached else "")
                 )
             for s in t.splits:
@@ -340,7 +342,7 @@ class Decision:
         limits = [
             f"deadline {format_duration(self.deadline_s)}" if self.deadline_s is not None else None,
             f"max attempts {self.max_attempts}" if self.max_attempts is not None else None,
-            f"max cost ${self.max_cost:g}" if self.max_cost is not None else None,
+            f"max cost {format_money(self.max_cost)}" if self.max_cost is not None else None,
             f"when none available wait up to {format_duration(self.wait_s)}"
             if self.wait_s is not None
             else None,

@@ -182,7 +182,7 @@ def test_check_graph_prints_the_decision_graph() -> None:
     ) in out
     assert "      split openai-gpt4o 90%, anthropic-sonnet 10%" in out
     assert "      on exhausted -> route economy" in out
-    assert "  budget team_daily: $100 per day -> fallback economy" in out
+    assert "  budget team_daily: $100.00 per day -> fallback economy" in out
 
 
 def test_check_graph_names_the_failover_statuses(tmp_path: Path) -> None:

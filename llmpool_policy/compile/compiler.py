@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..decision import CandidateTrace, PlannedAttempt, RouteCheck, RoutePlan, SplitDraw
+from ..money import format_money
 from ..request import RoutingRequest
 from ..semantics import CheckedPolicy, ProviderFacts
 from ..semantics import types as t
@@ -145,12 +146,13 @@ class CompiledPolicy:
         for budget in self.budgets:
             action = "deny" if budget.action == "deny" else f"fallback {budget.fallback}"
             lines.append(
-                f"  budget {budget.name}: ${budget.amount:g} per {budget.period} -> {action}"
+                f"  budget {budget.name}: {format_money(budget.amount)} per {budget.period} "
+                f"-> {action}"
             )
         for budget in self.provider_budgets:
             lines.append(
-                f"  budget {budget.name}: ${budget.amount:g} per {budget.period} per provider "
-                "-> the spent provider is refused"
+                f"  budget {budget.name}: {format_money(budget.amount)} per {budget.period} "
+                "per provider -> the spent provider is refused"
             )
         return "\n".join(lines)
 
@@ -286,7 +288,8 @@ def _gate_lines(route: RouteSpec, indent: str, budgets: bool) -> list[str]:
     ]
     if route.max_cost is not None:
         lines.append(f"elif c is not None and c > {route.max_cost!r}:")
-        lines.append(f"    reason = f'estimated cost ${{c:.4f}} over max cost ${route.max_cost:g}'")
+        limit = format_money(route.max_cost)
+        lines.append(f"    reason = f'estimated cost ${{c:.4f}} over max cost {limit}'")
     if budgets:
         lines.append("elif (spent := BUDGET_REFUSAL(snap, name)) is not None:")
         lines.append("    reason = spent")

@@ -47,6 +47,7 @@ from ..decision import (
     Trace,
 )
 from ..metrics.snapshot import MetricsSnapshot, ProviderView
+from ..money import format_money
 from ..request import RoutingRequest
 from ..semantics.signals import Scope, lookup
 from ..semantics.static_eval import ARITH, COMPARE
@@ -287,7 +288,7 @@ def _gate(
     if isinstance(window, int | float) and needed > window:
         return f"context window {window:g} < {needed} tokens"
     if route.max_cost is not None and cost is not None and cost > route.max_cost:
-        return f"estimated cost ${cost:.4f} over max cost ${route.max_cost:g}"
+        return f"estimated cost ${cost:.4f} over max cost {format_money(route.max_cost)}"
     return None
 
 
@@ -329,8 +330,8 @@ def reference_decide(
             if budget.action == "deny":
                 who = f" for {key}" if key is not None else ""
                 denied = (
-                    f"budget {budget.name}{who} is spent: ${spent:.2f} of ${budget.amount:.2f} "
-                    f"per {budget.period}"
+                    f"budget {budget.name}{who} is spent: {format_money(spent)} of "
+                    f"{format_money(budget.amount)} per {budget.period}"
                 )
             else:
                 assert budget.fallback is not None

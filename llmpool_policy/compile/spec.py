@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..decision import DEFAULT_COOL_DOWN_CAP_S
+from ..money import format_money
 from ..semantics import CheckedPolicy, PoolDefaults, ProviderFacts
 from ..semantics.bounds import retry_block, retry_shape
 from ..semantics.defaults import DEFAULT_TIMEOUT_SECONDS
@@ -89,8 +90,8 @@ def provider_budget_refusal(budget: BudgetSpec, provider: str, spent: float) -> 
     if spent < budget.amount:
         return None
     return (
-        f"budget {budget.name} for {provider} is spent: ${spent:.2f} of ${budget.amount:.2f} "
-        f"per {budget.period}"
+        f"budget {budget.name} for {provider} is spent: {format_money(spent)} of "
+        f"{format_money(budget.amount)} per {budget.period}"
     )
 
 

@@ -18,6 +18,7 @@ from ..decision import (
     Trace,
 )
 from ..metrics.snapshot import MetricsSnapshot
+from ..money import format_money
 from ..request import RoutingRequest
 
 if TYPE_CHECKING:  # the graph is built by compile/; deciding needs only its data and closures
@@ -82,8 +83,8 @@ def decide(
                 if budget.action == "deny":
                     who = f" for {key}" if key is not None else ""
                     denied = (
-                        f"budget {budget.name}{who} is spent: ${spent:.2f} of "
-                        f"${budget.amount:.2f} per {budget.period}"
+                        f"budget {budget.name}{who} is spent: {format_money(spent)} of "
+                        f"{format_money(budget.amount)} per {budget.period}"
                     )
                 else:
                     assert budget.fallback is not None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..decision import Decision, format_duration
+from ..money import format_money
 
 __all__ = ["render_decision"]
 
@@ -54,14 +55,15 @@ def render_decision(decision: Decision) -> str:
             if b.breached:
                 who = f" for {b.key}" if b.key is not None else ""
                 lines.append(
-                    f"budget {b.budget}{who}: ${b.spent:.2f} of ${b.amount:.2f} -> {b.action}"
+                    f"budget {b.budget}{who}: {format_money(b.spent)} of "
+                    f"{format_money(b.amount)} -> {b.action}"
                 )
     limits = [
         f"deadline {format_duration(decision.deadline_s)}"
         if decision.deadline_s is not None
         else "",
         f"max attempts {decision.max_attempts}" if decision.max_attempts is not None else "",
-        f"max cost ${decision.max_cost:g}" if decision.max_cost is not None else "",
+        f"max cost {format_money(decision.max_cost)}" if decision.max_cost is not None else "",
     ]
     lines.append("limits: " + (", ".join(x for x in limits if x) or "none"))
     return "\n".join(lines) + "\n"

@@ -370,3 +370,17 @@ def test_budget_per_provider_is_read_afresh_by_the_memoised_planner() -> None:
     second = PER_PROVIDER.decide(R, registry.snapshot())
     assert second.providers == ("anthropic", "groq")
     assert second == PER_PROVIDER.decide_reference(R, registry.snapshot())
+
+
+def test_budgets_under_a_cent_render_with_enough_digits() -> None:
+    """A $0.005 budget said "$0.00 of $0.00"; every place a budget prints renders it alike."""
+    policy = compile_policy("budget tiny = $0.005 per day on breach deny\nroute d { use [openai] }")
+    snapshot = snap(budgets={"tiny": {"day": 0.0051}})
+    decision = decide(policy, R, snapshot)
+    assert decision.denied == "budget tiny is spent: $0.0051 of $0.005 per day"
+    assert "  budget tiny: $0.0051 of $0.005 (BREACHED) -> deny" in decision.explain()
+    with pytest.raises(BudgetExceededError, match=r"\$0\.0051 of \$0\.005 per day"):
+        policy.decide(R, snapshot)
+    assert "  budget tiny: $0.005 per day -> deny" in policy.graph.describe()
+    big = decide(compile_policy("budget b = $50 per day\nroute d { use [openai] }"), R, snap())
+    assert "  budget b: $0.00 of $50.00 (within)" in big.explain()

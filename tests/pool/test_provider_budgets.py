@@ -54,5 +54,5 @@ def test_a_spent_provider_budget_sends_requests_to_the_next_provider(
     # b's own budget is spent in turn: then nothing is left, and the error says why
     assert served.count("b") == 2
     assert set(reasons) == {"a", "b"}
-    assert reasons["a"].startswith("budget vendor for a is spent: $0.02 of $0.01 per day")
+    assert reasons["a"].startswith("budget vendor for a is spent: $0.018 of $0.015 per day")
     assert reasons["b"].startswith("budget vendor for b is spent")
